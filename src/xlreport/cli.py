@@ -1,0 +1,243 @@
+"""Command line: ``xlreport build | read | validate | schema | spec …``.
+
+Exit codes (stable): 0 valid (warnings allowed), 1 invalid data, 2 input unreadable or bad usage.
+Messages go to stderr in Chinese; machine-readable output (JSON) to stdout or the files named.
+Heavy modules are imported inside the commands so that start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from . import __version__
+from .errors import XlreportError
+
+if TYPE_CHECKING:
+    from .spec import Spec
+    from .validate import Result
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+app = typer.Typer(
+    name="xlreport",
+    help="政府信息公开工作年度报告统计表：生成填报模板、读取并校验报表。\n\n"
+    "Government information disclosure annual report: build locked Excel templates, "
+    "read and validate filled workbooks.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+spec_app = typer.Typer(
+    help="规格文件（报表版本定义）：检查、导出。 / Spec files (edition definitions): check, export.",
+    no_args_is_help=True,
+)
+app.add_typer(spec_app, name="spec")
+
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+EditionOpt = Annotated[
+    str | None,
+    typer.Option("--edition", "-e", help="格式版本：2021（默认）或 2019。 / Edition."),
+]
+SpecOpt = Annotated[
+    Path | None,
+    typer.Option("--spec", help="自定义规格文件（YAML）。 / A custom spec file.", dir_okay=False),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="空白单元格按错误处理。 / Blank cells are errors.")
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", help="把问题清单写成 JSON 文件。 / Write problems as JSON.",
+                 dir_okay=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xlreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="显示版本号。 / Show the version."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="出错时显示完整调用栈。 / Show tracebacks.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def handled(func: F) -> F:
+    """Turn every failure into one Chinese line on stderr and exit 2 (traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except XlreportError as exc:
+            if _state["debug"]:
+                traceback.print_exc()
+            say(f"无法处理：{exc.message}")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+        except KeyboardInterrupt:
+            say("已中断。")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+        except Exception as exc:  # the last line of defence: no traceback reaches a user
+            if _state["debug"]:
+                traceback.print_exc()
+            say(f"内部错误（{type(exc).__name__}: {exc}）；加 --debug 可查看详细信息，请向维护者报告。")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def resolve_spec(edition: str | None, spec_file: Path | None) -> Spec:
+    """The spec asked for: a custom file, a built-in edition, or the default edition."""
+    from . import spec as spec_mod
+    from .errors import UsageError
+
+    if spec_file is not None:
+        spec = spec_mod.load(spec_file)
+        if edition and edition != spec.edition:
+            raise UsageError(f"规格文件 {spec_file.name} 定义的是 {spec.edition} 年版，"
+                             f"与 --edition {edition} 不一致")
+        return spec
+    return spec_mod.builtin(edition or spec_mod.DEFAULT_EDITION)
+
+
+def write_json(path: Path | None, obj: Any) -> None:
+    """Write JSON (exact decimals) to ``path``, or to stdout when ``path`` is None or ``-``."""
+    from .report import dumps
+
+    text = dumps(obj)
+    if path is None or str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def finish(result: Result, report_path: Path | None, *, quiet_ok: bool = False) -> None:
+    """Print the problems, write ``--report``, exit 0 or 1."""
+    for problem in result.problems:
+        say(problem.line())
+    errors, warnings = len(result.errors), len(result.warnings)
+    if report_path is not None:
+        write_json(report_path, result.summary())
+    if errors:
+        say(f"不通过：{errors} 个错误，{warnings} 个警告。")
+        raise typer.Exit(EXIT_INVALID)
+    if not quiet_ok:
+        say(f"通过：0 个错误，{warnings} 个警告。" if warnings else "通过。")
+
+
+@app.command()
+@handled
+def validate(
+    report_file: Annotated[Path, typer.Argument(metavar="REPORT.json",
+                                                help="上报格式的 JSON 文件。")],
+    edition: EditionOpt = None,
+    spec_file: SpecOpt = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="上年报告（JSON），用于跨年度校验。 / Last year's report."),
+    ] = None,
+    report_path: ReportOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """校验上报格式的 JSON 报告。 / Validate a report in the upload JSON format."""
+    from . import report
+    from .validate import edition_of, previous_values, validate_document
+
+    doc = report.load(report_file)
+    spec = _spec_for(doc, edition, spec_file)
+    prev = None
+    if previous is not None:
+        prev_doc = report.load(previous)
+        year = doc.get("unit", {}).get("year") if isinstance(doc.get("unit"), dict) else None
+        prev_spec = _spec_for(prev_doc, edition_of(prev_doc, None) or None, None)
+        prev = previous_values(prev_doc, prev_spec, year)
+    result = validate_document(doc, spec, prev=prev, strict=strict)
+    finish(result, report_path)
+
+
+def _spec_for(doc: Any, edition: str | None, spec_file: Path | None) -> Spec:
+    from .errors import UnreadableInput
+    from .spec import BUILTIN_EDITIONS
+    from .validate import edition_of
+
+    if not isinstance(doc, dict):
+        raise UnreadableInput("上报 JSON 的最外层应为对象（{…}）", code="not_object")
+    stated = edition_of(doc, None)
+    if spec_file is None and stated and stated not in BUILTIN_EDITIONS and not edition:
+        raise UnreadableInput(
+            f"文件声明的格式版本“{stated}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）；"
+            "自定义版本请用 --spec 指定规格文件",
+            code="edition",
+        )
+    spec = resolve_spec(edition_of(doc, edition) or None, spec_file)
+    if stated and stated != spec.edition:
+        raise UnreadableInput(
+            f"文件声明的格式版本是 {stated}，而所用规格是 {spec.edition} 年版", code="edition"
+        )
+    return spec
+
+
+@app.command()
+@handled
+def schema(
+    edition: EditionOpt = None,
+    spec_file: SpecOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="输出文件（默认输出到屏幕）。", dir_okay=False)
+    ] = None,
+) -> None:
+    """生成上报格式的 JSON Schema。 / Generate the upload JSON Schema."""
+    from .schema import generate
+
+    write_json(output, generate(resolve_spec(edition, spec_file)))
+    if output is not None:
+        say(f"已写入 {output}")
+
+
+@spec_app.command("check")
+@handled
+def spec_check(
+    spec_file: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="要检查的规格文件。")],
+) -> None:
+    """检查规格文件是否正确。 / Check a spec file."""
+    from .spec import load
+
+    spec = load(spec_file)
+    checks = spec.checks()
+    say(
+        f"规格文件正确：{spec.edition} 年版，{len(spec.sheets)} 张工作表，{len(spec.cells)} 个单元格，"
+        f"{len(spec.rules)} 条规则（展开为 {len(checks)} 项检查）。"
+    )
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

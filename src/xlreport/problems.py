@@ -1,0 +1,84 @@
+"""Problems found in a report's data: one frozen record each, rendered to JSON at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every problem code, with what it means.  ``rule`` problems also carry the rule id.
+CODES: dict[str, str] = {
+    "rule": "一条勾稽关系（校验规则）不成立",
+    "schema": "不符合上报格式（JSON Schema）",
+    "blank": "统计单元格为空，按 0 计",
+    "normalised": "数字以文本形式填写，已按数字读取",
+    "not_a_number": "统计单元格中不是数字",
+    "negative": "数量为负数",
+    "fraction": "数量不是整数",
+    "too_many_decimals": "金额小数位数超过 6 位",
+    "formula": "输入单元格中填写了公式且没有可用结果",
+    "year_range": "报告年度超出范围",
+    "required": "必填项为空",
+    "credit_code": "统一社会信用代码不正确",
+    "edition": "格式版本不符",
+    "duplicate": "同一单位同一年度有多份报表",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (``error``) or worth a look (``warning``) in a report."""
+
+    severity: Severity
+    code: str
+    message: str
+    keys: tuple[str, ...] = ()
+    rule: str | None = None
+    expected: Decimal | int | str | None = None
+    actual: Decimal | int | str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown problem code {self.code!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_json(self) -> dict[str, object]:
+        """The stable machine-readable form (see README, “问题报告”)."""
+        out: dict[str, object] = {
+            "severity": self.severity,
+            "code": self.code,
+            "rule": self.rule,
+            "keys": list(self.keys),
+            "message": self.message,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+        if self.sheet is not None:
+            out["sheet"] = self.sheet
+            out["cell"] = self.cell
+        out.update(self.extra)
+        return out
+
+    def line(self) -> str:
+        """One line for the terminal: ``错误：…`` or ``警告：…``."""
+        return f"{'错误' if self.is_error else '警告'}：{self.message}"
+
+
+def count(problems: Iterable[Problem]) -> tuple[int, int]:
+    """(errors, warnings)."""
+    errors = warnings = 0
+    for p in problems:
+        if p.is_error:
+            errors += 1
+        else:
+            warnings += 1
+    return errors, warnings

@@ -1,0 +1,127 @@
+"""The upload format: a report is a JSON object nested along the dotted cell keys.
+
+Numbers are read as exact :class:`~decimal.Decimal` (never float) and written back digit for digit,
+so money such as 4166.241619 survives every round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import UnreadableInput
+from .spec import Spec
+
+Value = int | Decimal | str | None
+
+#: Top-level members of a report that are not statistics.
+META_KEYS = ("edition", "source")
+
+
+def loads(text: str, *, name: str = "JSON") -> Any:
+    """Parse JSON with exact decimals; a syntax error becomes a one-line Chinese message."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise UnreadableInput(
+            f"{name} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有语法错误（{exc.msg}）",
+            code="json",
+        ) from None
+    except RecursionError:
+        raise UnreadableInput(f"{name} 嵌套层数过多，不是上报格式的 JSON", code="json") from None
+
+
+def load(path: Path, *, max_bytes: int = 20 * 1024 * 1024) -> Any:
+    """Read a JSON file (UTF-8, BOM tolerated) with the same guarantees as :func:`loads`."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise UnreadableInput(f"{path.name} 太大（{size} 字节），不是一份报表", code="too_large")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableInput(f"找不到文件 {path}", code="not_found") from None
+    except IsADirectoryError:
+        raise UnreadableInput(f"{path} 是文件夹，不是 JSON 文件", code="not_found") from None
+    except OSError as exc:
+        raise UnreadableInput(f"无法读取 {path}：{exc.strerror}", code="not_found") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableInput(f"{path.name} 不是 UTF-8 编码的文本，不是上报格式的 JSON",
+                              code="json") from None
+    return loads(text, name=path.name)
+
+
+def flatten(doc: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
+    """The value of every cell key present in ``doc`` (absent keys are simply missing)."""
+    out: dict[str, Any] = {}
+    for key in spec.cells:
+        node: Any = doc
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                break
+            node = node[part]
+        else:
+            out[key] = node
+    return out
+
+
+def nest(values: Mapping[str, Any], spec: Spec, **meta: Any) -> dict[str, Any]:
+    """Build the nested upload object, keys in printed order, with ``edition`` first."""
+    doc: dict[str, Any] = {"edition": spec.edition}
+    for key in spec.cells:
+        if key not in values:
+            continue
+        *parents, leaf = key.split(".")
+        node = doc
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = values[key]
+    doc.update({k: v for k, v in meta.items() if v is not None})
+    return doc
+
+
+def dumps(obj: Any, *, indent: int | None = 1) -> str:
+    """JSON text with every Decimal written exactly as it is (no float conversion)."""
+    return "".join(_encode(obj, indent, 0)) + ("\n" if indent is not None else "")
+
+
+def _encode(obj: Any, indent: int | None, level: int) -> Iterator[str]:
+    if isinstance(obj, Decimal):
+        yield _decimal(obj)
+    elif isinstance(obj, Mapping):
+        yield from _container("{", "}", list(obj.items()), indent, level, keyed=True)
+    elif isinstance(obj, (list, tuple)):
+        yield from _container("[", "]", list(obj), indent, level, keyed=False)
+    else:
+        yield json.dumps(obj, ensure_ascii=False)
+
+
+def _container(
+    open_: str, close: str, items: list[Any], indent: int | None, level: int, *, keyed: bool
+) -> Iterator[str]:
+    if not items:
+        yield open_ + close
+        return
+    pad = "" if indent is None else "\n" + " " * (indent * (level + 1))
+    end = "" if indent is None else "\n" + " " * (indent * level)
+    sep = ", " if indent is None else ","
+    yield open_
+    for i, item in enumerate(items):
+        yield (sep if i else "") + pad
+        if keyed:
+            key, value = item
+            yield json.dumps(str(key), ensure_ascii=False) + ": "
+            yield from _encode(value, indent, level + 1)
+        else:
+            yield from _encode(item, indent, level + 1)
+    yield end + close
+
+
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"cannot write {value} as JSON")
+    return format(value, "f")

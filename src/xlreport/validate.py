@@ -1,0 +1,280 @@
+"""Checking a report: blanks, required cells, totals and every rule — one pipeline for all inputs.
+
+:func:`check` takes the values of a report keyed by cell key (from upload JSON or from a workbook)
+and returns a :class:`Result`.  :func:`validate_document` puts the upload JSON through the JSON
+Schema first.  The reader of filled workbooks calls :func:`check` too, so every rule and every
+message exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from . import report, rules
+from .errors import UnreadableInput, UsageError
+from .problems import Problem
+from .spec import TYPES, Cell, Spec
+
+MONEY_PLACES = 6
+Locate = Callable[[str], str | None]
+
+
+@dataclass
+class Result:
+    """What checking a report found: its completed values and the problems."""
+
+    spec: Spec
+    values: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    def document(self, **meta: Any) -> dict[str, Any]:
+        """The report in the upload format (nested JSON object)."""
+        return report.nest(self.values, self.spec, **meta)
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable problem report (``--report``)."""
+        return {
+            "valid": self.valid,
+            "edition": self.spec.edition,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+def check(
+    spec: Spec,
+    values: Mapping[str, Any],
+    *,
+    prev: Mapping[str, Any] | None = None,
+    strict: bool = False,
+    invalid: frozenset[str] = frozenset(),
+    locate: Locate | None = None,
+) -> Result:
+    """Check ``values`` (cell key → int/Decimal/str/None) against ``spec``.
+
+    Blank statistics become 0 with one warning per table (errors when ``strict``); blank totals
+    are computed; ``invalid`` keys (already reported by the caller) are left out of every rule.
+    ``locate`` gives a cell reference (``B5``) for a key, for messages about workbooks.
+    """
+    problems: list[Problem] = []
+    out: dict[str, Any] = {}
+    blanks: dict[str, list[Cell]] = {}
+    for key, cell in spec.cells.items():
+        value = values.get(key)
+        if key in invalid:
+            out[key] = None
+        elif value is None and cell.statistic and not cell.computed:
+            blanks.setdefault(cell.table, []).append(cell)
+            out[key] = Decimal(0) if cell.type == "money" else 0
+        elif value is None and not cell.optional and not cell.computed:
+            problems.append(_required(cell, locate))
+            out[key] = None
+        else:
+            out[key] = value
+    for table, cells in blanks.items():
+        problems.append(_blank(table, cells, strict, locate))
+    completed = rules.complete(spec, {k: v for k, v in out.items() if k not in invalid})
+    numeric = {k: v for k, v in completed.items() if spec.cell(k).numeric and v is not None}
+    for outcome in rules.evaluate(spec, numeric, prev):
+        if outcome.ok is False:
+            problems.append(outcome.problem(spec))
+    out.update({k: v for k, v in completed.items() if k not in invalid})
+    return Result(spec, out, problems)
+
+
+def _required(cell: Cell, locate: Locate | None) -> Problem:
+    ref = _ref(cell.key, locate)
+    return Problem(
+        severity="error",
+        code="required",
+        keys=(cell.key,),
+        message=f"{cell.where}{ref}：必须填写（{TYPES[cell.type]}）",
+        sheet=cell.sheet if locate else None,
+        cell=locate(cell.key) if locate else None,
+    )
+
+
+def _blank(table: str, cells: list[Cell], strict: bool, locate: Locate | None) -> Problem:
+    by_row: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_row.setdefault(" / ".join(cell.row_path), []).append(cell)
+    parts = []
+    for row, row_cells in by_row.items():
+        cols = "、".join(
+            f"{c.col_label or '内容'}{_ref(c.key, locate)}" for c in row_cells
+        )
+        parts.append(f"{row}（{cols}）")
+    short = cells[0].short_table
+    verb = "不能留空，没有发生请填 0" if strict else "按 0 计；如确为 0 建议填写 0"
+    return Problem(
+        severity="error" if strict else "warning",
+        code="blank",
+        keys=tuple(c.key for c in cells),
+        message=f"{short}有 {len(cells)} 个空白单元格{verb}：{'；'.join(parts)}",
+        sheet=cells[0].sheet if locate else None,
+    )
+
+
+def _ref(key: str, locate: Locate | None) -> str:
+    ref = locate(key) if locate else None
+    return f"[{ref}]" if ref else ""
+
+
+# --------------------------------------------------------------------------- upload JSON
+
+
+def validate_document(
+    doc: Any,
+    spec: Spec,
+    *,
+    prev: Mapping[str, Any] | None = None,
+    strict: bool = False,
+) -> Result:
+    """JSON Schema first, then :func:`check` on every cell that passed it."""
+    if not isinstance(doc, Mapping):
+        kind = {list: "数组", str: "字符串", int: "数字", Decimal: "数字"}.get(type(doc), "非对象")
+        raise UnreadableInput(f"上报 JSON 的最外层应为对象（{{…}}），实际是{kind}", code="not_object")
+    problems, invalid = schema_problems(doc, spec)
+    flat = report.flatten(doc, spec)
+    values = {k: _exact(v, spec.cell(k)) for k, v in flat.items() if k not in invalid}
+    for key, value in values.items():
+        cell = spec.cell(key)
+        if cell.type == "money" and isinstance(value, Decimal) and _places(value) > MONEY_PLACES:
+            problems.append(Problem(
+                severity="error", code="too_many_decimals", keys=(key,),
+                message=f"{cell.where}（{key}）：金额最多保留 6 位小数，填报为 {value}",
+                actual=value,
+            ))
+            invalid.add(key)
+    result = check(spec, values, prev=prev, strict=strict, invalid=frozenset(invalid))
+    result.problems[:0] = problems
+    return result
+
+
+def edition_of(doc: Any, requested: str | None) -> str:
+    """The edition a document says it is in, reconciled with ``--edition``."""
+    stated = doc.get("edition") if isinstance(doc, Mapping) else None
+    if stated is not None and not isinstance(stated, str):
+        raise UnreadableInput(f"edition 应为字符串（如 \"2021\"），实际为 {stated!r}", code="edition")
+    if requested and stated and requested != stated:
+        raise UsageError(
+            f"文件声明的格式版本是 {stated}，与 --edition {requested} 不一致", code="edition"
+        )
+    return requested or stated or ""
+
+
+def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
+    """Values of last year's report for the cross-year rules (blanks as 0, totals computed)."""
+    if not isinstance(doc, Mapping):
+        raise UnreadableInput("上年报告的最外层应为对象（{…}）", code="not_object")
+    unit = doc.get("unit") if isinstance(doc.get("unit"), Mapping) else {}
+    prev_year = unit.get("year")
+    if isinstance(year, int) and isinstance(prev_year, int) and prev_year != year - 1:
+        raise UsageError(
+            f"上年报告是 {prev_year} 年度的，而本报告是 {year} 年度，应使用 {year - 1} 年度的报告",
+            code="previous_year",
+        )
+    values = {k: _exact(v, spec.cell(k)) for k, v in report.flatten(doc, spec).items()}
+    numeric = {
+        k: (0 if v is None else v)
+        for k, v in values.items()
+        if spec.cell(k).numeric and not isinstance(v, (str, bool))
+    }
+    return {k: v for k, v in rules.complete(spec, numeric).items() if v is not None}
+
+
+def _exact(value: Any, cell: Cell) -> Any:
+    """A whole number written as ``12.0`` in a count cell is 12; money keeps every digit."""
+    if (
+        cell.type != "money"
+        and isinstance(value, Decimal)
+        and value.is_finite()
+        and value == value.to_integral_value()
+    ):
+        return int(value)
+    return value
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+# --------------------------------------------------------------------------- JSON Schema
+
+
+@cache
+def _validator(spec: Spec) -> Any:
+    import jsonschema
+
+    from .schema import generate
+
+    def is_integer(checker: Any, instance: Any) -> bool:
+        if isinstance(instance, Decimal):
+            return instance.is_finite() and instance == instance.to_integral_value()
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine("integer", is_integer)
+    cls = jsonschema.validators.extend(base, type_checker=checker)
+    return cls(generate(spec))
+
+
+def schema_problems(doc: Mapping[str, Any], spec: Spec) -> tuple[list[Problem], set[str]]:
+    """Schema violations as problems, and the cell keys they make unusable."""
+    problems: list[Problem] = []
+    invalid: set[str] = set()
+    errors = sorted(_validator(spec).iter_errors(doc), key=lambda e: [str(p) for p in e.path])
+    for err in errors:
+        path = [str(p) for p in err.absolute_path]
+        key = ".".join(path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else ""
+            key = ".".join([*path, missing])
+        cell = spec.cells.get(key)
+        problems.append(_schema_problem(err, key, cell, spec))
+        if cell is not None:
+            invalid.add(key)
+        else:
+            invalid.update(k for k in spec.cells if k.startswith(key + ".") or not key)
+    return problems, invalid
+
+
+def _schema_problem(err: Any, key: str, cell: Cell | None, spec: Spec) -> Problem:
+    where = f"{cell.where}（{key}）" if cell else (key or "最外层")
+    v = err.validator
+    if v == "required":
+        text = "缺少这一项（空白单元格请写 null）" if cell else "缺少这一部分"
+    elif v == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        text = f"有不属于 {spec.edition} 年版报表的项：{'、'.join(map(str, extra))}"
+    elif v == "const":
+        text = f"应为 {err.validator_value!r}"
+    elif cell is not None:
+        text = f"应为{TYPES[cell.type]}，填报为 {report.dumps(err.instance, indent=None).strip()}"
+    else:
+        text = f"应为对象（{{…}}），填报为 {report.dumps(err.instance, indent=None).strip()}"
+    return Problem(
+        severity="error",
+        code="schema",
+        keys=(key,) if key else (),
+        message=f"{where}：{text}",
+        actual=err.instance if isinstance(err.instance, (int, str, Decimal)) else None,
+    )
