@@ -166,6 +166,11 @@ def validate(
     ] = None,
     report_path: ReportOpt = None,
     strict: StrictOpt = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False,
+                     help="写出补全后的报告（空白按 0、总计按公式计算）。 / Write the completed report."),
+    ] = None,
 ) -> None:
     """校验上报格式的 JSON 报告。 / Validate a report in the upload JSON format."""
     from . import report
@@ -180,6 +185,8 @@ def validate(
         prev_spec = _spec_for(prev_doc, edition_of(prev_doc, None) or None, None)
         prev = previous_values(prev_doc, prev_spec, year)
     result = validate_document(doc, spec, prev=prev, strict=strict)
+    if output is not None and result.valid:
+        write_json(output, result.document(**{k: v for k, v in doc.items() if k.startswith("_")}))
     finish(result, report_path)
 
 

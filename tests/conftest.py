@@ -1,0 +1,67 @@
+"""Shared test fixtures: the example reports and the official field lists beside the repository."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+EXAMPLES = SHARED / "examples"
+FORMAT = SHARED / "format"
+
+EXAMPLE_NAMES = ("pingtan_2021", "pingtan_2022", "suqian_city_2023", "sangdong_2020")
+
+
+def example(name: str) -> dict[str, Any]:
+    """An example report, numbers as exact decimals (as xlreport reads JSON)."""
+    return json.loads((EXAMPLES / f"{name}.json").read_text("utf-8"), parse_float=Decimal)
+
+
+@pytest.fixture
+def examples() -> dict[str, dict[str, Any]]:
+    return {name: example(name) for name in EXAMPLE_NAMES}
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real ``xlreport`` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "xlreport", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_json(path: Path, doc: Any) -> Path:
+    from xlreport.report import dumps
+
+    path.write_text(dumps(doc), encoding="utf-8")
+    return path
+
+
+def modified(doc: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """A deep copy of ``doc`` with the cell at dotted ``key`` set to ``value``."""
+    out = copy.deepcopy(doc)
+    *parents, leaf = key.split(".")
+    node = out
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return out
+
+
+def get(doc: dict[str, Any], key: str) -> Any:
+    node: Any = doc
+    for part in key.split("."):
+        node = node[part]
+    return node

@@ -1,0 +1,224 @@
+"""``xlreport validate``: the examples pass, every rule catches its breakage, bad input is refused."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import EXAMPLE_NAMES, EXAMPLES, example, get, modified, run_cli, write_json
+from xlreport import spec as spec_mod
+from xlreport.validate import previous_values, validate_document
+
+
+def bump(doc: dict[str, Any], *keys: str, by: int = 1) -> dict[str, Any]:
+    for key in keys:
+        doc = modified(doc, key, get(doc, key) + by)
+    return doc
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_published_examples_are_valid(name: str) -> None:
+    proc = run_cli("validate", EXAMPLES / f"{name}.json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().endswith("通过。")
+
+
+def test_cross_year_pair_as_published_passes() -> None:
+    proc = run_cli(
+        "validate", EXAMPLES / "pingtan_2022.json", "--previous", EXAMPLES / "pingtan_2021.json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "警告" not in proc.stderr
+
+
+# Each breakage changes the published 平潭 2021 report so that exactly one rule fails.
+BREAKAGES = {
+    "balance": (
+        ("requests.new.natural_person", "requests.new.total"),
+        {"checks.balance.natural_person", "checks.balance.total"},
+    ),
+    "results_total": (
+        ("requests.results.granted.natural_person", "requests.results.granted.total"),
+        {"checks.results_total.natural_person"},
+    ),
+    "row_total": (
+        ("requests.results.withheld.state_secret.total",),
+        {"checks.row_total.results.withheld.state_secret"},
+    ),
+    "appeals_total": (("appeals.review.total",), {"checks.appeals_total.review"}),
+}
+
+
+@pytest.mark.parametrize("rule_id", BREAKAGES)
+def test_breaking_a_rule_fails_naming_rule_and_keys(tmp_path: Path, rule_id: str) -> None:
+    keys, failing = BREAKAGES[rule_id]
+    doc = bump(example("pingtan_2021"), *keys)
+    report = tmp_path / "problems.json"
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc), "--report", report)
+    assert proc.returncode == 1, proc.stderr
+    problems = json.loads(report.read_text("utf-8"))["problems"]
+    assert {p["rule"] for p in problems} == {rule_id}
+    assert all(p["severity"] == "error" for p in problems)
+    assert len(problems) == len(failing)
+    for problem in problems:
+        assert set(keys) & set(problem["keys"]), problem
+        assert problem["expected"] != problem["actual"]
+        assert problem["message"] in proc.stderr
+
+
+def test_results_total_message_names_table_row_column_and_values(tmp_path: Path) -> None:
+    doc = bump(example("pingtan_2021"), "requests.results.total.natural_person", by=-6)
+    result = validate_document(doc, spec_mod.builtin("2021"))
+    messages = [p.message for p in result.problems if p.rule == "results_total"]
+    assert messages == ["表三 三、本年度办理结果 / （七）总计，自然人：各项之和为 63，填报为 57"]
+
+
+def test_carry_over_mismatch_between_years(tmp_path: Path) -> None:
+    previous = bump(
+        example("pingtan_2021"),
+        "requests.carried_forward.natural_person",
+        "requests.carried_forward.total",
+        by=2,
+    )
+    report = tmp_path / "p.json"
+    proc = run_cli(
+        "validate", EXAMPLES / "pingtan_2022.json",
+        "--previous", write_json(tmp_path / "prev.json", previous), "--report", report,
+    )
+    assert proc.returncode == 1
+    problems = json.loads(report.read_text("utf-8"))["problems"]
+    assert {p["rule"] for p in problems} == {"carry_over"}
+    assert {tuple(p["keys"]) for p in problems} == {
+        ("requests.carried_over.natural_person",), ("requests.carried_over.total",)
+    }
+    assert "上年报告“四、结转下年度继续办理”" in proc.stderr
+
+
+def test_in_force_drift_is_a_warning(tmp_path: Path) -> None:
+    previous = bump(example("pingtan_2021"), "proactive.normative_documents.in_force", by=-59)
+    report = tmp_path / "p.json"
+    proc = run_cli(
+        "validate", EXAMPLES / "pingtan_2022.json",
+        "--previous", write_json(tmp_path / "prev.json", previous), "--report", report,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (problem,) = json.loads(report.read_text("utf-8"))["problems"]
+    assert problem["rule"] == "in_force" and problem["severity"] == "warning"
+    assert problem["expected"] == 665 - 59 + 88 - 55 and problem["actual"] == 698
+    assert "行政规范性文件" in problem["message"]
+
+
+def test_previous_report_of_the_older_edition_still_checks_carry_over() -> None:
+    prev_doc = example("sangdong_2020")
+    prev = previous_values(prev_doc, spec_mod.builtin("2019"), 2021)
+    doc = modified(example("pingtan_2021"), "requests.carried_over.other", 1)
+    doc = modified(doc, "requests.carried_over.total", 1)
+    result = validate_document(doc, spec_mod.builtin("2021"), prev=prev)
+    assert {p.rule for p in result.errors} >= {"carry_over"}
+    assert not [p for p in result.problems if p.rule == "in_force"]
+
+
+def test_previous_report_of_the_wrong_year_is_refused() -> None:
+    proc = run_cli(
+        "validate", EXAMPLES / "pingtan_2021.json", "--previous", EXAMPLES / "pingtan_2022.json"
+    )
+    assert proc.returncode == 2
+    assert "应使用 2020 年度的报告" in proc.stderr
+
+
+def test_money_stays_exact(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    for name, amount in (("pingtan_2021", "24252.311082"), ("suqian_city_2023", "59237.2449")):
+        proc = run_cli("validate", EXAMPLES / f"{name}.json", "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        assert f'"amount": {amount}' in out.read_text("utf-8")
+    doc = modified(example("pingtan_2021"), "proactive.fees.amount", Decimal("4166.241619"))
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc), "-o", out)
+    assert proc.returncode == 0
+    assert '"amount": 4166.241619' in out.read_text("utf-8")
+    assert json.loads(out.read_text("utf-8"), parse_float=Decimal)["proactive"]["fees"][
+        "amount"
+    ] == Decimal("4166.241619")
+
+
+def test_money_with_more_than_six_decimals_is_an_error(tmp_path: Path) -> None:
+    doc = modified(example("pingtan_2021"), "proactive.fees.amount", Decimal("1.1234567"))
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
+    assert proc.returncode == 1
+    assert "最多保留 6 位小数" in proc.stderr and "1.1234567" in proc.stderr
+
+
+def test_blank_cells_warn_compactly_and_totals_are_computed(tmp_path: Path) -> None:
+    doc = example("pingtan_2021")
+    for key in ("requests.new.commercial", "requests.new.research", "appeals.review.pending"):
+        doc = modified(doc, key, None)
+    for key in ("requests.new.total", "requests.results.total.natural_person"):
+        doc = modified(doc, key, None)
+    out = tmp_path / "out.json"
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc), "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("警告")]
+    assert len(warnings) == 2, "one warning per table"
+    assert "表三有 2 个空白单元格" in warnings[0] and "商业企业" in warnings[0]
+    assert "表四有 1 个空白单元格" in warnings[1]
+    completed = json.loads(out.read_text("utf-8"))
+    assert completed["requests"]["new"]["total"] == 70
+    assert completed["requests"]["results"]["total"]["natural_person"] == 63
+    assert completed["requests"]["new"]["commercial"] == 0
+    strict = run_cli("validate", tmp_path / "r.json", "--strict")
+    assert strict.returncode == 1 and "不能留空" in strict.stderr
+
+
+def test_required_unit_name(tmp_path: Path) -> None:
+    doc = modified(example("pingtan_2021"), "unit.name", "  ")
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
+    assert proc.returncode == 1 and "填报单位" in proc.stderr
+
+
+BAD_INPUT = {
+    "malformed JSON": ('{"edition": "2021",', 2, "不是有效的 JSON：第 1 行"),
+    "not an object": ("[1, 2, 3]", 2, "最外层应为对象"),
+    "unknown edition": ('{"edition": "2030"}', 2, "不是内置版本"),
+    "edition of another type": ('{"edition": 2021}', 2, "edition 应为字符串"),
+    "not UTF-8": (b"\xff\xfe{", 2, "不是 UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_unreadable_input_gives_one_chinese_line(tmp_path: Path, case: str) -> None:
+    content, code, phrase = BAD_INPUT[case]
+    path = tmp_path / "r.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    proc = run_cli("validate", path)
+    assert proc.returncode == code
+    assert phrase in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_string_in_a_count_cell_is_invalid_data(tmp_path: Path) -> None:
+    doc = modified(example("pingtan_2021"), "requests.new.research", "12件")
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
+    assert proc.returncode == 1
+    assert "科研机构（requests.new.research）：应为不小于 0 的整数，填报为 \"12件\"" in proc.stderr
+
+
+def test_unknown_member_and_wrong_edition_option(tmp_path: Path) -> None:
+    doc = modified(example("pingtan_2021"), "proactive.procurement", {"projects": 1})
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
+    assert proc.returncode == 1 and "procurement" in proc.stderr
+    proc = run_cli("validate", EXAMPLES / "pingtan_2021.json", "--edition", "2019")
+    assert proc.returncode == 2 and "不一致" in proc.stderr
+
+
+def test_whole_decimal_in_a_count_cell_is_an_integer() -> None:
+    doc = modified(example("pingtan_2021"), "appeals.review.upheld", Decimal("1.0"))
+    result = validate_document(doc, spec_mod.builtin("2021"))
+    assert result.valid and result.values["appeals.review.upheld"] == 1
