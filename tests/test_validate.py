@@ -222,3 +222,24 @@ def test_whole_decimal_in_a_count_cell_is_an_integer() -> None:
     doc = modified(example("pingtan_2021"), "appeals.review.upheld", Decimal("1.0"))
     result = validate_document(doc, spec_mod.builtin("2021"))
     assert result.valid and result.values["appeals.review.upheld"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("validate",), "缺少参数 REPORT.json"),
+        (("validate", "x.json", "--foo"), "没有 --foo 这个选项"),
+        (("nosuchcommand",), "没有 'nosuchcommand' 这个命令"),
+        (("schema", "--edition", "1999"), "没有“1999”这个格式版本"),
+    ],
+)
+def test_usage_mistakes_are_explained_in_chinese(args: tuple[str, ...], phrase: str) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert phrase in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_version_and_help() -> None:
+    assert run_cli("--version").stdout.startswith("xlreport ")
+    proc = run_cli("--help")
+    assert proc.returncode == 0 and "Validate a report" in proc.stdout and "校验" in proc.stdout

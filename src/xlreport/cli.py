@@ -245,6 +245,53 @@ def spec_check(
     )
 
 
+def _click_exceptions() -> Any:
+    """Typer ≥ 0.24 ships its own copy of click; older versions use click itself."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import exceptions
+    return exceptions
+
+
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point: usage mistakes are explained in Chinese and exit 2."""
+    click = _click_exceptions()
+    try:
+        code = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        say(exc.ctx.get_help() if exc.ctx else "")
+        code = EXIT_UNREADABLE
+    except click.UsageError as exc:
+        say(f"命令用法不对：{_usage_message(exc)}。运行 xlreport --help 或 xlreport 命令 --help 查看用法。")
+        code = EXIT_UNREADABLE
+    except click.ClickException as exc:
+        say(f"无法处理：{exc.format_message()}")
+        code = EXIT_UNREADABLE
+    except typer.Abort:
+        say("已中断。")
+        code = EXIT_UNREADABLE
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: Any) -> str:
+    click = _click_exceptions()
+    if isinstance(exc, click.NoSuchOption):
+        return f"没有 {exc.option_name} 这个选项"
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        return f"缺少{'参数' if exc.param.param_type_name == 'argument' else '选项'} {_hint(exc)}"
+    if isinstance(exc, click.BadParameter):
+        return f"{_hint(exc)} 的值不对（{exc.message}）"
+    text = exc.format_message()
+    if text.startswith("No such command"):
+        return f"没有 {text.split(' ', 3)[-1].rstrip('.')} 这个命令"
+    if "requires an argument" in text:
+        return f"{text.split(' ')[1]} 后面缺少取值"
+    return text
+
+
+def _hint(exc: Any) -> str:
+    param = exc.param
+    if param is None:
+        return str(exc.param_hint or "")
+    return "/".join(param.opts) if param.param_type_name == "option" else (param.metavar or param.name)
