@@ -1,0 +1,351 @@
+"""Turn one raw cell content into a typed value, applying the value policy.
+
+:func:`parse` never raises for bad *data*: it returns a :class:`Parsed` whose ``code`` (one of
+:data:`xlreport.problems.CODES`) and ``severity`` say what was wrong, plus a short Chinese ``hint``
+of what to type instead.  The caller turns codes into full messages naming the sheet and cell.
+
+Numbers
+    A numeric cell in xlsx holds an IEEE double.  When the text of ``<v>`` has at most 15
+    significant digits it is taken exactly (``XmlNumber("4166.241619")`` → ``4166.241619``); a
+    Python ``float`` is read as ``Decimal(repr(f))``, its shortest round-trip spelling, which is what
+    was typed whenever that had at most 15 significant digits.  Excel keeps only 15 significant
+    digits of what is typed but may write 17 (``0.57999999999999996`` for a typed ``0.58``); a
+    longer spelling is therefore read as Excel displays it, rounded to 15 significant digits.  That
+    is silent when it merely undoes the 17-digit spelling of a double, and a ``normalised`` warning
+    when the double itself has more digits (a pasted computed value such as
+    ``0.30000000000000004``, or a 16-digit number typed in LibreOffice).
+
+    Counts and money are at most 15 digits before the decimal point (more is ``not_a_number``,
+    "too large"), whatever their spelling, so ``XmlNumber("1E+5")`` is 100000 but ``"1E+20"`` is
+    rejected.  Text never uses scientific notation: ``"1e5"`` typed as text is ``not_a_number``.
+
+    Money is returned as an exact ``Decimal`` without trailing fractional zeros or exponent
+    (``"12.50"`` → ``Decimal("12.5")``, ``1E+2`` → ``Decimal("100")``); more than 6 decimals
+    (counted on the value, so ``"1.5000000"`` is fine) is ``too_many_decimals``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import TypeAlias
+
+from xlreport.problems import CODES, Severity
+
+__all__ = [
+    "BLANK_TOKENS",
+    "KINDS",
+    "Formula",
+    "FormulaError",
+    "Parsed",
+    "Raw",
+    "XmlNumber",
+    "credit_code_ok",
+    "is_blank",
+    "parse",
+]
+
+
+class XmlNumber(str):
+    """A numeric cell; the string is the exact text of its ``<v>`` element (``"1.5E-2"``)."""
+
+    __slots__ = ()
+
+
+class FormulaError(str):
+    """A formula whose result is an error value; the string is that value (``"#VALUE!"``)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula typed into an input cell: its text and the cached result (``None`` if none)."""
+
+    text: str
+    cached: Raw = None
+
+
+#: What a workbook reader hands over for one cell.
+Raw: TypeAlias = (
+    "bool | int | float | str | dt.datetime | dt.date | dt.time | dt.timedelta | Formula | None"
+)
+
+#: The field types :func:`parse` knows.
+KINDS = ("count", "signed_count", "money", "text", "year", "credit_code")
+_STATISTICS = frozenset({"count", "signed_count", "money"})
+
+#: Cell contents (after stripping whitespace) that mean "nothing filled in".
+BLANK_TOKENS = frozenset({"", "/", "／", "-", "－", "--", "—", "——", "–", "无", "空"})
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The typed value of one cell, plus at most one problem with it.
+
+    ``value`` is ``int`` (count, signed_count, year), ``Decimal`` (money), ``str`` (text,
+    credit_code) or ``None`` (an error, or a blank text/year/credit_code cell).  ``code`` and
+    ``severity`` are both ``None`` or both set; ``hint`` is a short Chinese note for the user.
+    """
+
+    value: int | Decimal | str | None
+    code: str | None = None
+    severity: Severity | None = None
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.code is None) != (self.severity is None):
+            raise ValueError("code and severity go together")
+        if self.code is not None and self.code not in CODES:
+            raise ValueError(f"unknown problem code {self.code!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class _Bad(Exception):
+    """Internal: the cell is an error with this code and hint."""
+
+    def __init__(self, code: str, hint: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.hint = hint
+
+
+_EDGE_SPACE = re.compile(
+    r"^[\s\u200b\u200c\u200d\u2060\ufeff]+|[\s\u200b\u200c\u200d\u2060\ufeff]+$"
+)
+#: Full-width ASCII (１２，３４５．６, ＡＢＣ) and U+2212 MINUS SIGN to plain ASCII.
+_TO_ASCII = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x2212: ord("-")}
+_TEXT_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)")
+_SCIENTIFIC = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+_XML_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_LEADING_NUMBER = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]*)?")
+_LIMIT = Decimal(10**15)
+_MAX_DECIMALS = 6
+_EXCEL_DIGITS = Context(prec=15, rounding=ROUND_HALF_UP)
+
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CODE_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, 16, …, 28
+
+
+def _strip(text: str) -> str:
+    """``text`` without surrounding whitespace, including NBSP, U+3000 and zero-width spaces."""
+    return _EDGE_SPACE.sub("", text)
+
+
+def is_blank(raw: object) -> bool:
+    """True for an empty cell or a text that only says "nothing here" (see :data:`BLANK_TOKENS`)."""
+    if raw is None:
+        return True
+    return (
+        isinstance(raw, str)
+        and not isinstance(raw, XmlNumber | FormulaError)
+        and _strip(raw) in BLANK_TOKENS
+    )
+
+
+def credit_code_ok(code: str) -> bool:
+    """True if ``code`` is 18 characters of the GB 32100-2015 alphabet with a correct check char."""
+    if len(code) != 18 or any(c not in _CODE_CHARS for c in code):
+        return False
+    total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _CODE_WEIGHTS, strict=True))
+    return _CODE_CHARS[-total % 31] == code[17]
+
+
+def parse(raw: Raw, kind: str, *, year_range: tuple[int, int] = (2000, 2100)) -> Parsed:
+    """The typed value of ``raw`` read as ``kind`` (one of :data:`KINDS`), with any problem."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown field kind {kind!r}")
+    try:
+        return _parse(raw, kind, year_range)
+    except _Bad as bad:
+        return Parsed(None, bad.code, "error", bad.hint)
+
+
+def _parse(raw: Raw, kind: str, year_range: tuple[int, int]) -> Parsed:
+    if isinstance(raw, Formula):
+        return _formula(raw, kind, year_range)
+    if isinstance(raw, FormulaError):
+        raise _Bad("formula", f"公式结果为错误值 {raw}，请直接填写数值")
+    if is_blank(raw):
+        if kind in _STATISTICS:
+            zero = Decimal(0) if kind == "money" else 0
+            return Parsed(zero, "blank", "warning", "空白按 0 计；如确为 0，请填写 0")
+        return Parsed(None, "blank", "warning")
+    if kind == "text":
+        return _text(raw)
+    if kind == "credit_code":
+        return _credit_code(raw)
+    number, note = _number(raw, kind)
+    value = _checked(number, kind, year_range)
+    return Parsed(value, "normalised", "warning", note) if note else Parsed(value)
+
+
+def _formula(raw: Formula, kind: str, year_range: tuple[int, int]) -> Parsed:
+    cached = raw.cached
+    if is_blank(cached) or isinstance(cached, Formula | FormulaError):
+        raise _Bad("formula", "公式没有可用的结果；请直接填写数值，不要使用公式")
+    try:
+        inner = _parse(cached, kind, year_range)
+    except _Bad as bad:
+        raise _Bad(bad.code, f"公式结果不可用：{bad.hint}") from None
+    shown = inner.value if not isinstance(inner.value, Decimal) else _plain(inner.value)
+    return Parsed(inner.value, "formula", "warning", f"已采用公式结果 {shown}；请直接填写数值")
+
+
+def _canonical(number: Decimal) -> Decimal:
+    """``number`` without trailing fractional zeros or exponent: 12.50 → 12.5, 1E+2 → 100."""
+    if not number:
+        return Decimal(0)
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite: every caller builds it from validated digits
+    while exponent < 0 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    if exponent > 0:
+        digits, exponent = digits + (0,) * exponent, 0
+    return Decimal((sign, digits, exponent))
+
+
+def _plain(number: Decimal) -> str:
+    return format(number, "f")
+
+
+def _decimals(number: Decimal) -> int:
+    """Decimal places of a canonical ``number``."""
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return -exponent
+
+
+def _cell_number(raw: int | float | XmlNumber) -> tuple[Decimal, str]:
+    """The value of a numeric cell and a hint if it had to be rounded as Excel displays it."""
+    if isinstance(raw, int):
+        return Decimal(raw), ""
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise _Bad("not_a_number", "单元格中不是有效数字，请重新填写")
+        number = _canonical(Decimal(repr(raw)))
+    else:
+        if not _XML_NUMBER.fullmatch(raw):
+            raise _Bad("not_a_number", "单元格中不是有效数字，请重新填写")
+        number = _canonical(Decimal(raw))
+    if len(number.as_tuple().digits) <= 15:
+        return number, ""
+    shown = _canonical(_EXCEL_DIGITS.plus(number))
+    if Decimal(repr(float(number))) == shown:
+        return shown, ""
+    return (
+        shown,
+        f"单元格实际存储的是 {_plain(number)}，已按显示的 {_plain(shown)} 读取；如不对请重新输入",
+    )
+
+
+def _text_number(text: str) -> Decimal:
+    """The number a text spells, accepting full-width forms and valid thousands separators."""
+    text = _strip(text).translate(_TO_ASCII)
+    if _TEXT_NUMBER.fullmatch(text):
+        return _canonical(Decimal(text.replace(",", "")))
+    if _SCIENTIFIC.fullmatch(text):
+        raise _Bad("not_a_number", "请直接写出完整的数字，不要用科学计数法")
+    if _LEADING_NUMBER.fullmatch(text):
+        raise _Bad("not_a_number", "千分位逗号位置不对；请直接填写数字，如 1234")
+    leading = _LEADING_NUMBER.match(text)
+    if leading and any(c.isalpha() for c in text[leading.end() :]):
+        raise _Bad("not_a_number", "只填写数字，不要带单位或文字")
+    if re.search(r"[0-9]\s+[0-9]", text):
+        raise _Bad("not_a_number", "数字中间不要有空格")
+    raise _Bad("not_a_number", "应填写一个数字，如 12 或 3.5")
+
+
+def _number(raw: Raw, kind: str) -> tuple[Decimal, str]:
+    """The number in a statistics or year cell, and a hint if it was normalised."""
+    if isinstance(raw, bool):
+        raise _Bad("not_a_number", "应填写数字，不要填写 TRUE/FALSE")
+    if isinstance(raw, int | float | XmlNumber):
+        return _cell_number(raw)
+    if isinstance(raw, str):
+        if kind == "year" and _strip(raw).endswith("年"):
+            raw = _strip(raw)[:-1]
+        number = _text_number(raw)
+        return number, f"已按数字 {_plain(number)} 读取；可直接填写数字"
+    if isinstance(raw, dt.date | dt.time | dt.timedelta):
+        if kind == "year":
+            raise _Bad("not_a_number", "年度只填写四位数字，如 2024，不要填写日期")
+        raise _Bad(
+            "not_a_number", "单元格被识别为日期/时间；请把单元格格式设为“数值”后重新填写数字"
+        )
+    raise TypeError(f"unexpected cell content {raw!r}")
+
+
+def _checked(number: Decimal, kind: str, year_range: tuple[int, int]) -> int | Decimal:
+    """``number`` as the value of a ``kind`` field, or :class:`_Bad`."""
+    whole = _decimals(number) <= 0
+    if kind == "year":
+        if not whole:
+            raise _Bad("fraction", "年度应为整数，如 2024")
+        lo, hi = year_range
+        if not lo <= number <= hi:
+            raise _Bad("year_range", f"年度应在 {lo}–{hi} 之间")
+        return int(number)
+    if abs(number) >= _LIMIT:
+        raise _Bad("not_a_number", "数字过大（整数部分超过 15 位），请核对")
+    if number < 0 and kind != "signed_count":
+        raise _Bad("negative", "金额不能为负数" if kind == "money" else "数量不能为负数")
+    if kind == "money":
+        if _decimals(number) > _MAX_DECIMALS:
+            raise _Bad("too_many_decimals", f"金额最多保留 {_MAX_DECIMALS} 位小数")
+        return number
+    if not whole:
+        raise _Bad("fraction", "数量应为整数")
+    return int(number)
+
+
+def _text(raw: Raw) -> Parsed:
+    if isinstance(raw, XmlNumber | int | float) and not isinstance(raw, bool):
+        number, note = _cell_number(raw)
+        text = _plain(number)
+        if _decimals(number) <= 0 and abs(number) >= _LIMIT:
+            note = "数字超过 15 位，Excel 可能已把末尾改成 0；请把单元格设为文本格式后重新填写"
+        return Parsed(text, "normalised", "warning", note or f"数字已按文本 {text} 读取")
+    if isinstance(raw, str):
+        return Parsed(_strip(raw))
+    if isinstance(raw, bool):
+        text = "TRUE" if raw else "FALSE"
+    elif isinstance(raw, dt.datetime):
+        text = raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(" ")
+    elif isinstance(raw, dt.date | dt.time):
+        text = raw.isoformat()
+    elif isinstance(raw, dt.timedelta):
+        text = str(raw)
+    else:
+        raise TypeError(f"unexpected cell content {raw!r}")
+    return Parsed(text, "normalised", "warning", f"已按文本 {text} 读取")
+
+
+def _credit_code(raw: Raw) -> Parsed:
+    if isinstance(raw, XmlNumber | int | float) and not isinstance(raw, bool):
+        raise _Bad(
+            "credit_code",
+            "代码被存成了数字，Excel 只保留 15 位；请把单元格设为文本格式后重新填写 18 位代码",
+        )
+    if not isinstance(raw, str):
+        raise _Bad("credit_code", "应填写 18 位统一社会信用代码")
+    typed = _strip(raw)
+    code = typed.translate(_TO_ASCII).upper()
+    if len(code) != 18:
+        raise _Bad("credit_code", f"应为 18 位，现为 {len(code)} 位")
+    wrong = "".join(dict.fromkeys(c for c in code if c not in _CODE_CHARS))
+    if wrong:
+        raise _Bad(
+            "credit_code", f"含有不允许的字符“{wrong}”（只用数字和大写字母，不含 I、O、Z、S、V）"
+        )
+    if not credit_code_ok(code):
+        raise _Bad("credit_code", "校验位（第 18 位）不正确，请逐位核对")
+    if code != typed:
+        return Parsed(code, "normalised", "warning", f"已按 {code} 读取")
+    return Parsed(code)
