@@ -254,6 +254,56 @@ def _click_exceptions() -> Any:
     return exceptions
 
 
+@app.command("merge")
+@handled
+def merge_reports(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(metavar="REPORT...", help="各单位的报告（上报 JSON 或填好的 .xlsx）。"),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False,
+                     help="汇总报告写到这个 JSON 文件（默认输出到屏幕）。 / Write the roll-up here."),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="汇总报告的单位名称（默认“汇总”）。 / The roll-up's unit name."),
+    ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", help="报告年度；每份报告都必须是这一年度。 / Required year."),
+    ] = None,
+    workbook: Annotated[
+        Path | None,
+        typer.Option("--xlsx", dir_okay=False,
+                     help="同时把汇总结果写成填好的锁定模板。 / Also write a filled workbook."),
+    ] = None,
+    report_path: ReportOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """把多个单位的报告汇总成一份（逐项精确相加）。 / Sum many reports into one roll-up."""
+    from . import merge as rollup
+
+    loaded = [rollup.load(path, strict=strict) for path in reports]
+    if bad := [r for r in loaded if not r.result.valid]:
+        for r in bad:
+            for problem in r.result.errors:
+                say(f"{r.file}：{problem.line()}")
+        say(f"不能汇总：{len(bad)} 份报告有错误，请先改正（{'、'.join(r.file for r in bad)}）。")
+        raise typer.Exit(EXIT_INVALID)
+    merged = rollup.merge(loaded, unit=rollup.DEFAULT_UNIT if unit is None else unit, year=year)
+    if merged.result.valid:
+        write_json(output, merged.document())
+        if workbook is not None:
+            from .template import build
+
+            build(merged.result.spec, workbook, values=merged.result.values)
+            say(f"已写入 {workbook}")
+    say(f"已汇总 {len(loaded)} 个单位的 {loaded[0].year} 年度报告。")
+    finish(merged.result, report_path)
+
+
 def main() -> None:
     """Console entry point: usage mistakes are explained in Chinese and exit 2."""
     click = _click_exceptions()

@@ -1,0 +1,187 @@
+"""Rolling reports up: the statistics of many units summed into one report of the same edition.
+
+:func:`load` reads one report (upload JSON or a filled workbook) and checks it; :func:`merge` sums
+the checked reports cell by cell with exact arithmetic and checks the sum with the same rules::
+
+    load each file → refuse invalid ones, mixed editions or years, the same unit twice
+                   → sum every statistic (blanks count 0) → complete the totals → validate
+
+Text fields (contact, narrative) are not summed; the roll-up's unit is the one named by the
+caller, and the units it contains are listed in its ``source.units``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Context, Decimal, localcontext
+from pathlib import Path
+from typing import Any
+
+from . import __version__, report
+from .errors import UnreadableInput, UsageError
+from .spec import BUILTIN_EDITIONS, Spec, builtin
+from .validate import Result, edition_of, validate_document
+
+DEFAULT_UNIT = "汇总"
+#: How many file names a refusal lists before it says "and N more".
+SHOWN = 5
+#: Enough digits that no sum of money is ever rounded (15 + 6 digits, times a million reports).
+_EXACT = Context(prec=40)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One checked report and the file it came from."""
+
+    file: str
+    sha256: str
+    result: Result
+
+    @property
+    def spec(self) -> Spec:
+        return self.result.spec
+
+    @property
+    def unit(self) -> str:
+        name = self.result.values.get("unit.name")
+        return name if isinstance(name, str) else ""
+
+    @property
+    def year(self) -> int | None:
+        year = self.result.values.get("unit.year")
+        return year if isinstance(year, int) else None
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A roll-up: the checked sum and the reports it contains."""
+
+    result: Result
+    members: tuple[Loaded, ...]
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """Where the roll-up came from: every included unit with its file and checksum."""
+        return {
+            "edition": self.result.spec.edition,
+            "generator": f"xlreport {__version__}",
+            "units": [
+                {
+                    "name": m.unit,
+                    "code": m.result.values.get("unit.code"),
+                    "file": m.file,
+                    "sha256": m.sha256,
+                }
+                for m in self.members
+            ],
+        }
+
+    def document(self) -> dict[str, Any]:
+        """The roll-up in the upload format, with ``source.units``."""
+        return self.result.document(source=self.source)
+
+
+def unit_key(name: str) -> str:
+    """A unit's identity: its name with full-width forms folded and every space removed."""
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+def load(path: Path, *, strict: bool = False) -> Loaded:
+    """Read and check one report: upload JSON (``.json``) or a filled workbook (anything else)."""
+    path = Path(path)
+    if path.suffix.lower() != ".json":
+        from .reader import read_workbook
+
+        read = read_workbook(path, strict=strict)
+        return Loaded(path.name, read.source["sha256"], read.result)
+    doc = report.load(path)
+    edition = edition_of(doc, None)
+    if edition not in BUILTIN_EDITIONS:
+        raise UnreadableInput(
+            f"“{path.name}”的格式版本“{edition}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）",
+            code="edition",
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Loaded(path.name, digest, validate_document(doc, builtin(edition), strict=strict))
+
+
+def merge(
+    reports: Sequence[Loaded], *, unit: str = DEFAULT_UNIT, year: int | None = None
+) -> Merged:
+    """Sum ``reports`` into one report of ``unit``; :class:`UsageError` when they cannot be summed.
+
+    Every report must be valid, of one edition and one year (``year`` when given), and each unit
+    may appear once.
+    """
+    if not reports:
+        raise UsageError("没有要汇总的报告", code="merge_empty")
+    if not unit.strip():
+        raise UsageError("汇总单位名称不能为空（--unit）", code="merge_unit")
+    if invalid := [r.file for r in reports if not r.result.valid]:
+        raise UsageError(f"有错误的报告不能汇总：{_names(invalid)}", code="merge_invalid")
+    _same(reports, lambda r: r.spec.edition, "格式版本", "年版")
+    if year is not None and (others := [r.file for r in reports if r.year != year]):
+        raise UsageError(f"以下报告不是 {year} 年度的，不能汇总：{_names(others)}", code="merge_year")
+    _same(reports, lambda r: r.year, "报告年度", "年度")
+    _unique(reports)
+    spec = reports[0].spec
+    values = summed(spec, [r.result.values for r in reports])
+    values["unit.name"] = unit.strip()
+    values["unit.year"] = reports[0].year
+    result = validate_document(report.nest(values, spec), spec)
+    return Merged(result, tuple(reports))
+
+
+def summed(spec: Spec, reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Every numeric input cell summed over ``reports`` (None counts 0; all None stays None);
+    totals are left blank for the checks to compute, text cells blank."""
+    out: dict[str, Any] = {}
+    for key, cell in spec.cells.items():
+        if not cell.numeric or cell.computed:
+            out[key] = None
+            continue
+        present = [v for r in reports if (v := r.get(key)) is not None]
+        if not present:
+            out[key] = None
+        elif cell.type == "money":
+            with localcontext(_EXACT):
+                out[key] = _plain(sum((Decimal(v) for v in present), start=Decimal(0)))
+        else:
+            out[key] = sum(present, start=0)
+    return out
+
+
+def _plain(number: Decimal) -> Decimal:
+    """An exact sum written as a workbook gives it back: 12.50 → 12.5, 1E+2 → 100."""
+    normal = number.normalize(_EXACT)
+    return Decimal(format(normal, "f")) if normal else Decimal(0)
+
+
+def _same(reports: Sequence[Loaded], attr: Any, what: str, unit: str) -> None:
+    groups: dict[Any, list[str]] = {}
+    for r in reports:
+        groups.setdefault(attr(r), []).append(r.file)
+    if len(groups) > 1:
+        parts = [f"{value} {unit}：{_names(files)}" for value, files in groups.items()]
+        raise UsageError(f"这些报告的{what}不同，不能汇总：{'；'.join(parts)}", code="merge_mixed")
+
+
+def _unique(reports: Sequence[Loaded]) -> None:
+    by_unit: dict[str, list[Loaded]] = {}
+    for r in reports:
+        by_unit.setdefault(unit_key(r.unit), []).append(r)
+    twice = [group for group in by_unit.values() if len(group) > 1]
+    if twice:
+        parts = [f"“{g[0].unit}”（{_names([r.file for r in g])}）" for g in twice]
+        raise UsageError(
+            f"同一单位有多份报告，汇总会重复计算：{'；'.join(parts)}；请只保留每个单位的一份",
+            code="merge_duplicate",
+        )
+
+
+def _names(files: Sequence[str]) -> str:
+    shown = "、".join(files[:SHOWN])
+    return shown + (f" 等 {len(files)} 个文件" if len(files) > SHOWN else "")

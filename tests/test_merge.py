@@ -1,0 +1,162 @@
+"""``xlreport merge``: the roll-up is the exact cell-by-cell sum, and what cannot be summed is refused."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import example, modified, run_cli, write_json
+from xlreport import merge, report
+from xlreport import spec as spec_mod
+from xlreport.errors import UsageError
+
+THREE_2021 = ("pingtan_2021", "pingtan_2022", "suqian_city_2023")
+
+
+def same_year(names: tuple[str, ...] = THREE_2021, year: int = 2023) -> list[dict[str, Any]]:
+    """The examples as reports of one year, each of its own unit."""
+    docs = []
+    for i, name in enumerate(names):
+        doc = copy.deepcopy(example(name))
+        doc["unit"] = {"name": f"{doc['unit']['name']}（{i + 1}）", "year": year}
+        docs.append(doc)
+    return docs
+
+
+def write_all(tmp_path: Path, docs: list[dict[str, Any]]) -> list[Path]:
+    return [write_json(tmp_path / f"r{i}.json", doc) for i, doc in enumerate(docs)]
+
+
+def test_roll_up_of_the_three_2021_examples_is_the_cell_by_cell_sum(tmp_path: Path) -> None:
+    docs = same_year()
+    out = tmp_path / "total.json"
+    proc = run_cli("merge", *write_all(tmp_path, docs), "-o", out, "--unit", "某市汇总")
+    assert proc.returncode == 0, proc.stderr
+    total = report.load(out)
+    spec = spec_mod.builtin("2021")
+    flat = report.flatten(total, spec)
+    numeric = [k for k, c in spec.cells.items() if c.numeric]
+    for key in numeric:
+        parts = [report.flatten(d, spec).get(key) for d in docs]
+        expected = None if all(p is None for p in parts) else sum(p or 0 for p in parts)
+        assert flat[key] == expected, key
+    assert flat["proactive.fees.amount"] == sum(
+        Decimal(str(example(n)["proactive"]["fees"]["amount"])) for n in THREE_2021
+    )
+    assert total["unit"] == {"name": "某市汇总", "year": 2023, "code": None, "contact": None,
+                             "phone": None}
+    units = total["source"]["units"]
+    assert [u["name"] for u in units] == [d["unit"]["name"] for d in docs]
+    assert [u["file"] for u in units] == ["r0.json", "r1.json", "r2.json"]
+    assert all(len(u["sha256"]) == 64 for u in units)
+    assert "已汇总 3 个单位的 2023 年度报告" in proc.stderr
+    check = run_cli("validate", out)
+    assert check.returncode == 0, check.stderr
+
+
+def test_money_is_summed_exactly_and_blanks_count_zero() -> None:
+    docs = same_year(("pingtan_2021", "pingtan_2022"))
+    docs[0] = modified(docs[0], "proactive.fees.amount", Decimal("0.1"))
+    docs[1] = modified(docs[1], "proactive.fees.amount", Decimal("0.200000"))
+    docs[1] = modified(docs[1], "proactive.penalty.decisions", None)
+    spec = spec_mod.builtin("2021")
+    loaded = [
+        merge.Loaded(f"{i}.json", "0" * 64, _validated(doc, spec)) for i, doc in enumerate(docs)
+    ]
+    values = merge.merge(loaded).result.values
+    assert values["proactive.fees.amount"] == Decimal("0.3")
+    assert str(values["proactive.fees.amount"]) == "0.3"
+    assert values["proactive.penalty.decisions"] == docs[0]["proactive"]["penalty"]["decisions"]
+    assert values["unit.name"] == merge.DEFAULT_UNIT
+
+
+def test_optional_numbers_are_summed_where_given_and_text_is_not() -> None:
+    spec = spec_mod.builtin("2021")
+    a = {"narrative.processing_fees.billed": Decimal("1.5"), "narrative.overview": "甲",
+         "requests.new.natural_person": 2}
+    b = {"narrative.processing_fees.billed": None, "narrative.overview": "乙",
+         "requests.new.natural_person": 3}
+    out = merge.summed(spec, [a, b])
+    assert out["narrative.processing_fees.billed"] == Decimal("1.5")
+    assert out["narrative.processing_fees.notices"] is None
+    assert out["narrative.overview"] is None
+    assert out["requests.new.natural_person"] == 5
+    assert out["requests.new.total"] is None
+
+
+def _validated(doc: dict[str, Any], spec: spec_mod.Spec) -> Any:
+    from xlreport.validate import validate_document
+
+    return validate_document(doc, spec)
+
+
+def test_reports_of_different_years_are_refused_naming_the_files() -> None:
+    from conftest import EXAMPLES
+
+    proc = run_cli("merge", EXAMPLES / "pingtan_2021.json", EXAMPLES / "pingtan_2022.json")
+    assert proc.returncode == 2
+    assert "报告年度不同" in proc.stderr
+    assert "2021 年度：pingtan_2021.json" in proc.stderr
+    assert "2022 年度：pingtan_2022.json" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_reports_of_different_editions_are_refused(tmp_path: Path) -> None:
+    paths = write_all(tmp_path, [example("sangdong_2020"), example("pingtan_2021")])
+    proc = run_cli("merge", *paths)
+    assert proc.returncode == 2
+    assert "格式版本不同" in proc.stderr
+    assert "2019 年版：r0.json；2021 年版：r1.json" in proc.stderr
+
+
+def test_year_option_names_the_reports_of_another_year(tmp_path: Path) -> None:
+    paths = write_all(tmp_path, same_year(("pingtan_2021", "pingtan_2022")))
+    proc = run_cli("merge", *paths, "--year", "2024")
+    assert proc.returncode == 2
+    assert "不是 2024 年度的" in proc.stderr and "r0.json、r1.json" in proc.stderr
+
+
+def test_the_same_unit_twice_is_refused(tmp_path: Path) -> None:
+    docs = same_year(("pingtan_2021", "pingtan_2022"))
+    docs[1]["unit"]["name"] = docs[0]["unit"]["name"].replace("（", "(").replace("）", ")") + " "
+    proc = run_cli("merge", *write_all(tmp_path, docs))
+    assert proc.returncode == 2
+    assert "同一单位有多份报告" in proc.stderr and "r0.json、r1.json" in proc.stderr
+
+
+def test_an_invalid_report_is_refused_with_its_errors(tmp_path: Path) -> None:
+    docs = same_year(("pingtan_2021", "pingtan_2022"))
+    docs[1] = modified(docs[1], "appeals.review.total", 999)
+    out = tmp_path / "total.json"
+    proc = run_cli("merge", *write_all(tmp_path, docs), "-o", out)
+    assert proc.returncode == 1
+    assert "r1.json：错误：" in proc.stderr
+    assert "不能汇总：1 份报告有错误" in proc.stderr
+    assert not out.exists()
+
+
+def test_an_unreadable_report_stops_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    proc = run_cli("merge", bad)
+    assert proc.returncode == 2 and "bad.json" in proc.stderr
+
+
+def test_library_refuses_an_empty_list_and_an_invalid_report() -> None:
+    with pytest.raises(UsageError, match="没有要汇总的报告"):
+        merge.merge([])
+    spec = spec_mod.builtin("2021")
+    broken = modified(same_year(("pingtan_2021",))[0], "appeals.review.total", 999)
+    loaded = merge.Loaded("x.json", "0" * 64, _validated(broken, spec))
+    with pytest.raises(UsageError, match=r"x\.json"):
+        merge.merge([loaded])
+
+
+def test_unit_key_folds_width_and_spaces() -> None:
+    assert merge.unit_key(" 平潭 (管委会) ") == merge.unit_key("平潭（管委会）")
+    assert json.dumps(merge.unit_key("ＡＢ ｃ")) == '"ABc"'
