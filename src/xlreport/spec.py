@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -159,6 +159,7 @@ class Spec:
     source: str
     digest: str
     titles: dict[str, str] = field(default_factory=dict)
+    migrations: tuple[Any, ...] = ()
 
     def cell(self, key: str) -> Cell:
         return self.cells[key]
@@ -202,6 +203,12 @@ def builtin(edition: str = DEFAULT_EDITION) -> Spec:
 
 def load(path: Path) -> Spec:
     """Load and validate a spec file; any mistake raises :class:`SpecError` naming file and place."""
+    data, locate = read(path)
+    return from_data(data, source=str(path), locate=locate)
+
+
+def read(path: Path) -> tuple[Any, _Locator]:
+    """The parsed YAML of a spec file and a locator of its lines (not yet checked)."""
     import yaml
 
     try:
@@ -217,15 +224,21 @@ def load(path: Path) -> Spec:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
         raise SpecError(f"规格文件 {path} {where}不是有效的 YAML：{exc}", code="spec_yaml") from None
-    return from_data(data, source=str(path), locate=_Locator(path, root))
+    return data, _Locator(path, root)
 
 
-def from_data(data: Any, *, source: str = "<spec>", locate: _Locator | None = None) -> Spec:
-    """Build a :class:`Spec` from already-parsed data (validated against the spec schema)."""
+def from_data(data: Any, *, source: str = "<spec>", locate: Locate | None = None) -> Spec:
+    """Build a :class:`Spec` from already-parsed data (validated against the spec schema).
+
+    Data that ``extends`` another edition is resolved first (:mod:`xlreport.extend`); the digest
+    is that of the resolved data.
+    """
+    from . import extend, migrate
     from . import rules as rules_mod
 
     locate = locate or _Locator(Path(source), None)
-    _validate_shape(data, locate)
+    data, locate = extend.resolve(data, locate, Path(source))
+    check_shape(data, locate)
     sheets = tuple(_sheet(s) for s in data["sheets"])
     cells, titles = _expand(sheets, locate)
     spec = Spec(
@@ -253,7 +266,20 @@ def from_data(data: Any, *, source: str = "<spec>", locate: _Locator | None = No
     for i, rid in enumerate(ids):
         if rid in ids[:i]:
             raise SpecError(f"{locate(['rules', i, 'id'])}：规则编号“{rid}”重复")
-    return replace(spec, rules=tuple(parsed_rules))
+    spec = replace(spec, rules=tuple(parsed_rules))
+    migrations = tuple(
+        migrate.Declaration.from_data(raw, spec, locate(["migrations", i]))
+        for i, raw in enumerate(data.get("migrations", []))
+    )
+    return replace(spec, migrations=migrations)
+
+
+def resolved(path: Path) -> Any:
+    """The complete data of a spec file, with ``extends`` and ``changes`` applied."""
+    from . import extend
+
+    data, locate = read(path)
+    return extend.resolve(data, locate, path)[0]
 
 
 def digest(data: Any) -> str:
@@ -279,10 +305,12 @@ _SCHEMA_WORDS = {
     "minLength": "不能为空",
     "oneOf": "写法不对",
     "const": "取值不对",
+    "dependentRequired": "缺少配套的项",
 }
 
 
-def _validate_shape(data: Any, locate: _Locator) -> None:
+def check_shape(data: Any, locate: Locate) -> None:
+    """Check ``data`` against the spec schema; the first mistake raises :class:`SpecError`."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_spec_schema())
@@ -336,7 +364,7 @@ def _keys(path: tuple[Node, ...]) -> list[str]:
     return [n.key for n in path if n.key]
 
 
-def _expand(sheets: tuple[Sheet, ...], locate: _Locator) -> tuple[dict[str, Cell], dict[str, str]]:
+def _expand(sheets: tuple[Sheet, ...], locate: Locate) -> tuple[dict[str, Cell], dict[str, str]]:
     """Every cell of every block, in printed order, with the parts of each total."""
     cells: dict[str, Cell] = {}
     titles: dict[str, str] = {}
@@ -426,6 +454,9 @@ def _add_totals(
             else:
                 continue
             cells[key] = replace(cells[key], parts=parts)
+
+
+Locate = Callable[[list[Any]], str]
 
 
 class _Locator:
