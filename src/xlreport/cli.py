@@ -304,6 +304,44 @@ def merge_reports(
     finish(merged.result, report_path)
 
 
+@app.command("collect")
+@handled
+def collect_reports(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="DIR_OR_FILE", help="报表所在的文件夹或 .xlsx 文件（可以多个）。"),
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out-dir", file_okay=False,
+                     help="结果文件夹：每份有效报告的 JSON、problems.jsonl、summary.xlsx/csv。"),
+    ],
+    previous_dir: Annotated[
+        Path | None,
+        typer.Option("--previous-dir", file_okay=False,
+                     help="上年报告所在的文件夹（JSON 或 .xlsx），按单位配对做跨年度校验。"),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="同时读取的进程数（默认为 CPU 核数）。 / Workers."),
+    ] = None,
+    strict: StrictOpt = False,
+) -> None:
+    """批量读取、校验交回的报表，生成汇总清单。 / Read a folder of returns into a summary."""
+    from .collect import SUMMARY_XLSX, collect, progress_bar
+
+    with progress_bar() as progress:
+        done = collect(inputs, out_dir, previous_dir=previous_dir, jobs=jobs, strict=strict,
+                       progress=progress)
+    for line in done.previous_unreadable:
+        say(f"上年报告未使用：{line}")
+    if done.previous_found is not None:
+        say(f"上年报告：找到 {done.previous_found} 个单位。")
+    counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
+    say(f"共 {len(done.rows)} 个文件：{counts}。清单见 {out_dir / SUMMARY_XLSX}")
+    raise typer.Exit(EXIT_VALID if done.ok else EXIT_INVALID)
+
+
 def main() -> None:
     """Console entry point: usage mistakes are explained in Chinese and exit 2."""
     click = _click_exceptions()

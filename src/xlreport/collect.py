@@ -1,0 +1,602 @@
+"""Collecting returns: every file of a folder read in parallel, never stopping on a bad one.
+
+:func:`collect` is the whole run::
+
+    find files (sorted) → [read last year's reports, index by unit and year]
+        → read every .xlsx in worker processes (each a pure read_workbook, bounded in time)
+        → flag two files of one unit and year → write per-report JSON, problems.jsonl,
+          summary.csv and summary.xlsx, worst first
+
+A worker hands back a small :class:`Row` and writes its report and problems to a staging folder;
+nothing big crosses a process boundary and memory stays flat in the number of files.  A file that
+cannot be read, times out or takes its worker down becomes that file's 无法读取 row.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import signal
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import UnreadableInput, UsageError
+from .merge import unit_key
+
+#: Statuses, worst first: the order of the summary.
+STATUSES = ("无法读取", "不通过", "有警告", "通过")
+UNREADABLE, INVALID, WARNINGS, VALID = STATUSES
+#: Seconds one file may take before it is given up as 无法读取.
+TIMEOUT = 60
+#: Output files of a run (besides one JSON per valid report).
+PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX = "problems.jsonl", "summary.csv", "summary.xlsx"
+STAGING = ".xlreport-collect"
+#: Summary columns: (header, Row attribute, width in the workbook).
+COLUMNS = (
+    ("文件", "file", 36),
+    ("单位", "unit", 30),
+    ("年度", "year", 7),
+    ("版本", "edition", 7),
+    ("状态", "status", 9),
+    ("错误数", "errors", 8),
+    ("警告数", "warnings", 8),
+    ("第一个错误", "first_error", 80),
+    ("第一个警告", "first_warning", 50),
+    ("同一单位同一年度的其他文件", "duplicates", 30),
+    ("上年报告", "previous", 24),
+    ("上报文件", "output", 30),
+)
+_OUTPUT_COLUMN = "上报文件"
+#: What to say about a file that is not an .xlsx, by its suffix.
+_NOT_XLSX = {
+    ".xls": "是旧版 Excel 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 后提交",
+    ".et": "是 WPS 表格格式（.et），请在 WPS 中另存为 .xlsx 后提交",
+    ".ods": "是 OpenDocument 表格（.ods），请另存为 .xlsx 后提交",
+    ".xlsm": "是带宏的工作簿（.xlsm），请另存为 .xlsx 后提交",
+    ".csv": "是 CSV 文本，请用下发的填报模板（.xlsx）填写",
+    ".json": "是 JSON 文件；collect 只读取填好的 .xlsx 报表，JSON 报告请用 xlreport validate 校验",
+}
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
+_MAX_NAME = 80
+
+
+@dataclass
+class Row:
+    """What became of one file: one line of the summary."""
+
+    index: int
+    file: str
+    status: str
+    unit: str = ""
+    year: int | None = None
+    edition: str = ""
+    errors: int = 0
+    warnings: int = 0
+    first_error: str = ""
+    first_warning: str = ""
+    duplicates: str = ""
+    previous: str = ""
+    output: str = ""
+    staged: bool = False
+    duplicate_message: str = ""
+
+    @property
+    def rank(self) -> tuple[int, str]:
+        return STATUSES.index(self.status), self.file
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file for a worker: where it is, how it is shown, where its outputs are staged."""
+
+    index: int
+    path: Path
+    file: str
+    staging: Path
+    strict: bool
+
+
+@dataclass
+class Collected:
+    """The outcome of a run: one row per file, worst first."""
+
+    rows: list[Row]
+    out_dir: Path
+    previous_found: int | None = None
+    previous_unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in (VALID, WARNINGS) for r in self.rows)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(r.status == s for r in self.rows) for s in STATUSES}
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def collect(
+    inputs: Sequence[Path],
+    out_dir: Path,
+    *,
+    previous_dir: Path | None = None,
+    jobs: int | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> Collected:
+    """Read every file under ``inputs`` into ``out_dir``; see the module docstring."""
+    out_dir = Path(out_dir)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    skip = [out_dir, *([previous_dir] if previous_dir else [])]
+    files = find(inputs, skip=skip)
+    if not files:
+        raise UsageError("没有找到要读取的文件（请指定报表所在的文件夹或 .xlsx 文件）", code="no_files")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_previous_outputs(out_dir)
+    staging = out_dir / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+    collected = Collected([], out_dir)
+    if previous_dir is not None:
+        index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
+        collected.previous_found = len(index)
+    rows: list[Row] = []
+    tasks: list[Task] = []
+    for i, (path, shown) in enumerate(files):
+        if path.suffix.lower() == ".xlsx" and not path.name.startswith("~$"):
+            tasks.append(Task(i, path, shown, staging, strict))
+        else:
+            rows.append(_not_xlsx(i, path, shown))
+    advance = _progress(progress, "读取报表", len(tasks))
+    rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index,))
+    _flag_duplicates(rows)
+    _name_outputs(rows)
+    rows.sort(key=lambda r: r.rank)
+    _write_outputs(rows, out_dir, staging)
+    shutil.rmtree(staging, ignore_errors=True)
+    collected.rows = rows
+    return collected
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """Every file named or under a folder named (sorted, each once), with how it is shown:
+    its path inside the folder given, or its name.  Folders in ``skip`` are left out."""
+    skipped = {_real(p) for p in skip}
+    seen: set[Path] = set()
+    out: list[tuple[Path, str]] = []
+    for given in inputs:
+        given = Path(given)
+        if given.is_dir():
+            found = [(p, p.relative_to(given).as_posix()) for p in _walk(given, skipped)]
+        elif given.exists():
+            found = [(given, given.name)]
+        else:
+            raise UsageError(f"找不到“{given}”（既不是文件也不是文件夹）", code="not_found")
+        for path, shown in found:
+            if _real(path) not in seen:
+                seen.add(_real(path))
+                out.append((path, shown))
+    return out
+
+
+def _walk(root: Path, skipped: set[Path]) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames if d != STAGING and _real(here / d) not in skipped
+        )
+        for name in sorted(filenames):
+            yield here / name
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _not_xlsx(index: int, path: Path, shown: str) -> Row:
+    if path.name.startswith("~$"):
+        why = "是 Excel/WPS 打开文件时生成的临时文件，不是报表；可以删除"
+    else:
+        suffix = path.suffix.lower()
+        why = _NOT_XLSX.get(suffix, f"扩展名为“{suffix or '（无）'}”，请提交填好的 .xlsx 报表")
+    return Row(index, shown, UNREADABLE, errors=1, first_error=f"不是 .xlsx 文件：{why}")
+
+
+# --------------------------------------------------------------------------- workers
+
+_worker_index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+
+
+def _init_worker(index: dict[tuple[str, int], tuple[str, dict[str, Any]]]) -> None:
+    global _worker_index
+    _worker_index = index
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    def expire(signum: int, frame: Any) -> None:
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _read_one(task: Task) -> Row:
+    """Read one workbook (in a worker); stage its report and problems; return its row."""
+    from .reader import read_workbook
+    from .report import dumps
+
+    try:
+        with _deadline(TIMEOUT):
+            read = read_workbook(task.path, strict=task.strict)
+            unit, year = _unit_year(read.result.values)
+            previous = _worker_index.get((unit_key(unit), year - 1)) if year else None
+            if previous is not None:
+                read = read_workbook(task.path, strict=task.strict, prev=previous[1])
+    except UnreadableInput as exc:
+        return _refused(task, exc.message, exc.code)
+    except _Timeout:
+        return _refused(task, f"读取超时（超过 {TIMEOUT} 秒），文件可能异常", "timeout")
+    except Exception as exc:  # one bad file must never stop the run
+        why = f"读取时出现内部错误（{type(exc).__name__}: {exc}），请向维护者报告"
+        return _refused(task, why, "internal")
+    result = read.result
+    errors, warnings = result.errors, result.warnings
+    row = Row(
+        task.index, task.file, INVALID if errors else WARNINGS if warnings else VALID,
+        unit, year, read.spec.edition, len(errors), len(warnings),
+        errors[0].message if errors else "", warnings[0].message if warnings else "",
+        previous=previous[0] if previous else "",
+    )
+    _stage(task, ".jsonl", "".join(_jsonl({"file": task.file, **p.to_json()})
+                                   for p in result.problems))
+    if result.valid:
+        _stage(task, ".json", dumps(read.document()))
+        row.staged = True
+    return row
+
+
+def _unit_year(values: dict[str, Any]) -> tuple[str, int | None]:
+    unit, year = values.get("unit.name"), values.get("unit.year")
+    return (unit if isinstance(unit, str) else ""), (year if isinstance(year, int) else None)
+
+
+def _refused(task: Task, message: str, reason: str) -> Row:
+    """The row of a file that could not be read, its problem line staged."""
+    _stage(task, ".jsonl", _line(task.file, message, reason))
+    return Row(task.index, task.file, UNREADABLE, errors=1, first_error=message)
+
+
+def _stage(task: Task, suffix: str, text: str) -> None:
+    (task.staging / f"{task.index}{suffix}").write_text(text, encoding="utf-8")
+
+
+def _run(
+    work: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    jobs: int,
+    advance: Callable[[], None],
+    crashed: Callable[[Any], Any],
+    *,
+    initargs: tuple[Any, ...] = ({},),
+) -> list[Any]:
+    """``work`` over ``tasks`` in ``jobs`` processes, a bounded number in flight.  When a worker
+    dies, the tasks it may have held are retried one by one in a pool of their own, and the one
+    that takes that pool down too gets ``crashed(task)`` as its result."""
+    results: list[Any] = []
+    todo = deque(tasks)
+    while todo:
+        suspects = _pass(work, todo, jobs, initargs, results, advance)
+        for task in suspects:
+            left = deque([task])
+            if _pass(work, left, 1, initargs, results, advance):
+                results.append(crashed(task))
+                advance()
+    return results
+
+
+def _pass(
+    work: Callable[[Any], Any],
+    todo: deque[Any],
+    jobs: int,
+    initargs: tuple[Any, ...],
+    results: list[Any],
+    advance: Callable[[], None],
+) -> list[Any]:
+    """Run tasks from ``todo`` until it is empty (returns []) or the pool breaks (returns the
+    tasks that were in flight)."""
+    limit = jobs * 4
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
+        running: dict[Future[Any], Any] = {}
+        while todo or running:
+            while todo and len(running) < limit:
+                task = todo.popleft()
+                running[pool.submit(work, task)] = task
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                try:
+                    results.append(future.result())
+                except BrokenProcessPool:
+                    return [task, *running.values()]
+                advance()
+    return []
+
+
+_CRASH = "读取这个文件时读取程序异常退出（文件可能损坏，或占用内存过多）"
+
+
+def _crashed_read(task: Task) -> Row:
+    return _refused(task, _CRASH, "crash")
+
+
+def _line(file: str, message: str, reason: str) -> str:
+    """The line of problems.jsonl for a file that could not be read."""
+    return _jsonl({"file": file, "severity": "error", "code": "unreadable", "reason": reason,
+                   "message": message})
+
+
+def _jsonl(obj: dict[str, Any]) -> str:
+    """One line of problems.jsonl (exact decimals)."""
+    from .report import dumps
+
+    return dumps(obj, indent=None) + "\n"
+
+
+def _progress(progress: Progress | None, phase: str, total: int) -> Callable[[], None]:
+    done = 0
+    if progress is not None:
+        progress(phase, 0, total)
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(phase, done, total)
+
+    return advance
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """A progress bar on stderr (rich) when it is a terminal; otherwise one line per phase."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+
+        def line(phase: str, done: int, total: int) -> None:
+            if done == 0:
+                print(f"{phase}：共 {total} 个文件……", file=sys.stderr, flush=True)
+
+        yield line
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Bar(*columns, console=console) as bar:
+        ids: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in ids:
+                ids[phase] = bar.add_task(phase, total=total)
+            bar.update(ids[phase], completed=done)
+
+        yield update
+
+
+# --------------------------------------------------------------------------- last year
+
+
+@cache
+def _previous_keys() -> frozenset[str]:
+    """The cells of last year's report that any cross-year rule of a built-in edition reads."""
+    from .spec import BUILTIN_EDITIONS, builtin
+
+    return frozenset(
+        t.key
+        for edition in BUILTIN_EDITIONS
+        for c in builtin(edition).checks()
+        for t in (*c.lhs, *c.rhs)
+        if t.prev and t.key
+    )
+
+
+def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | None, str]:
+    """(path, (unit, year, values for the cross-year rules) or None, why it is unusable)."""
+    from .merge import load
+
+    try:
+        with _deadline(TIMEOUT):
+            loaded = load(path)
+    except UnreadableInput as exc:
+        return path, None, exc.message
+    except Exception as exc:  # one bad file must never stop the run
+        return path, None, f"内部错误（{type(exc).__name__}: {exc}）"
+    if not loaded.unit or loaded.year is None:
+        return path, None, "缺少单位名称或报告年度"
+    values = {k: v for k in _previous_keys() if (v := loaded.result.values.get(k)) is not None}
+    return path, (loaded.unit, loaded.year, values), ""
+
+
+def _previous_index(
+    directory: Path, jobs: int, progress: Progress | None
+) -> tuple[dict[tuple[str, int], tuple[str, dict[str, Any]]], list[str]]:
+    """Last year's reports (JSON or .xlsx) by (unit key, year); a unit and year found twice is
+    left out, as is any file that cannot be read (both are listed as unusable)."""
+    if not Path(directory).is_dir():
+        raise UsageError(f"找不到上年报告所在的文件夹“{directory}”", code="not_found")
+    paths = [p for p, _ in find([directory]) if p.suffix.lower() in (".json", ".xlsx")]
+    advance = _progress(progress, "读取上年报告", len(paths))
+    found: dict[tuple[str, int], list[tuple[str, dict[str, Any]]]] = {}
+    unusable: list[str] = []
+    results = _run(_read_previous, paths, jobs, advance, lambda p: (p, None, _CRASH))
+    for path, entry, why in sorted(results, key=lambda r: str(r[0])):
+        name = path.relative_to(directory).as_posix()
+        if entry is None:
+            unusable.append(f"{name}：{why}")
+            continue
+        unit, year, values = entry
+        found.setdefault((unit_key(unit), year), []).append((name, values))
+    index = {}
+    for (unit, year), entries in found.items():
+        if len(entries) > 1:
+            names = "、".join(n for n, _ in entries)
+            unusable += [f"{n}：同一单位 {year} 年度有 {len(entries)} 份（{names}），未使用"
+                         for n, _ in entries]
+        else:
+            index[unit, year] = entries[0]
+    return index, unusable
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _flag_duplicates(rows: list[Row]) -> None:
+    """Two or more files of one unit and year: each becomes an error naming the others."""
+    groups: dict[tuple[str, int], list[Row]] = {}
+    for row in rows:
+        if row.unit and row.year is not None:
+            groups.setdefault((unit_key(row.unit), row.year), []).append(row)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        for row in group:
+            others = [r.file for r in group if r is not row]
+            row.duplicates = "、".join(others)
+            message = (
+                f"“{row.unit}”{row.year} 年度还有 {len(others)} 份报表（{row.duplicates}）；"
+                "请确认哪一份有效，删除其余的后重新收集"
+            )
+            row.errors += 1
+            row.first_error = row.first_error or message
+            row.status = INVALID
+            row.staged = False
+            row.duplicate_message = message
+
+
+def _name_outputs(rows: list[Row]) -> None:
+    """``<unit>_<year>.json`` for each staged report, in input order, made unique."""
+    used: set[str] = set()
+    for row in sorted(rows, key=lambda r: r.index):
+        if not row.staged:
+            continue
+        stem = _safe(f"{row.unit}_{row.year}")
+        name, n = f"{stem}.json", 1
+        while name.casefold() in used or name in (PROBLEMS,):
+            n += 1
+            name = f"{stem}_{n}.json"
+        used.add(name.casefold())
+        row.output = name
+
+
+def _safe(text: str) -> str:
+    """A file name that works everywhere: no separators, control or reserved characters."""
+    name = _UNSAFE.sub("_", text).strip("._") or "报告"
+    return name[:_MAX_NAME]
+
+
+def _remove_previous_outputs(out_dir: Path) -> None:
+    """Delete the reports an earlier run wrote here (listed in its summary.csv), so that a
+    report which is no longer valid does not stay behind; nothing else is touched."""
+    old = out_dir / SUMMARY_CSV
+    if not old.is_file():
+        return
+    try:
+        with old.open(encoding="utf-8-sig", newline="") as fh:
+            names = [r.get(_OUTPUT_COLUMN) or "" for r in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return
+    for name in names:
+        if name.endswith(".json") and name == Path(name).name and name != PROBLEMS:
+            (out_dir / name).unlink(missing_ok=True)
+
+
+def _write_outputs(rows: list[Row], out_dir: Path, staging: Path) -> None:
+    with (out_dir / PROBLEMS).open("w", encoding="utf-8") as problems:
+        for row in rows:
+            staged = staging / f"{row.index}.jsonl"
+            if staged.exists():
+                problems.write(staged.read_text(encoding="utf-8"))
+            elif row.status == UNREADABLE:
+                problems.write(_line(row.file, row.first_error, "not_xlsx"))
+            if row.duplicate_message:
+                problems.write(_jsonl({"file": row.file, "severity": "error", "code": "duplicate",
+                                       "message": row.duplicate_message}))
+            if row.output:
+                os.replace(staging / f"{row.index}.json", out_dir / row.output)
+    _write_csv(rows, out_dir / SUMMARY_CSV)
+    _write_xlsx(rows, out_dir / SUMMARY_XLSX)
+
+
+def _cells(row: Row) -> list[Any]:
+    return [getattr(row, attr) for _, attr, _ in COLUMNS]
+
+
+def _write_csv(rows: list[Row], path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([head for head, _, _ in COLUMNS])
+        for row in rows:
+            out.writerow(["" if v is None else v for v in _cells(row)])
+
+
+_STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", WARNINGS: "#FFF2AB", VALID: "#C6EFCE"}
+
+
+def _write_xlsx(rows: list[Row], path: Path) -> None:
+    import xlsxwriter
+
+    font = {"font_name": "宋体", "font_charset": 134, "font_scheme": "none", "font_size": 10}
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        plain = book.add_format({**font, "valign": "top"})
+        head = book.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1})
+        status = {s: book.add_format({**font, "bg_color": c}) for s, c in _STATUS_COLOURS.items()}
+        sheet = book.add_worksheet("收集结果")
+        for col, (title, _, width) in enumerate(COLUMNS):
+            sheet.set_column(col, col, width, plain)
+            sheet.write_string(0, col, title, head)
+        status_col = [attr for _, attr, _ in COLUMNS].index("status")
+        for r, row in enumerate(rows, start=1):
+            for col, value in enumerate(_cells(row)):
+                if value is None or value == "":
+                    continue
+                if col == status_col:
+                    sheet.write_string(r, col, value, status[value])
+                elif isinstance(value, int):
+                    sheet.write_number(r, col, value)
+                else:
+                    sheet.write_string(r, col, str(value))
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(rows), len(COLUMNS) - 1)
+    finally:
+        book.close()
+
