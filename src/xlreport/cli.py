@@ -259,7 +259,7 @@ def _click_exceptions() -> Any:
 def merge_reports(
     reports: Annotated[
         list[Path],
-        typer.Argument(metavar="REPORT...", help="各单位的报告（上报 JSON 或填好的 .xlsx）。"),
+        typer.Argument(metavar="REPORT", help="各单位的报告（上报 JSON 或填好的 .xlsx）。"),
     ],
     output: Annotated[
         Path | None,
