@@ -160,3 +160,32 @@ def test_library_refuses_an_empty_list_and_an_invalid_report() -> None:
 def test_unit_key_folds_width_and_spaces() -> None:
     assert merge.unit_key(" 平潭 (管委会) ") == merge.unit_key("平潭（管委会）")
     assert json.dumps(merge.unit_key("ＡＢ ｃ")) == '"ABc"'
+
+
+def test_roll_up_workbook_reads_back_to_the_same_json(tmp_path: Path) -> None:
+    out, book, back = tmp_path / "total.json", tmp_path / "total.xlsx", tmp_path / "back.json"
+    proc = run_cli("merge", *write_all(tmp_path, same_year()), "-o", out, "--xlsx", book)
+    assert proc.returncode == 0, proc.stderr
+    read = run_cli("read", book, "-o", back)
+    assert read.returncode == 0, read.stderr
+    total, again = report.load(out), report.load(back)
+    assert again["source"]["file"] == "total.xlsx"
+    assert {k: v for k, v in again.items() if k != "source"} == {
+        k: v for k, v in total.items() if k != "source"
+    }
+
+
+def test_workbooks_can_be_merged_too(tmp_path: Path) -> None:
+    from xlreport import template
+
+    spec = spec_mod.builtin("2021")
+    paths = []
+    for i, doc in enumerate(same_year(("pingtan_2021", "pingtan_2022"))):
+        flat = report.flatten(doc, spec)
+        values = {k: v for k, v in flat.items() if not spec.cell(k).computed}
+        paths.append(template.build(spec, tmp_path / f"单位{i}.xlsx", values=values))
+    from_books = merge.merge([merge.load(p) for p in paths])
+    from_json = merge.merge([merge.load(p) for p in write_all(tmp_path, same_year(
+        ("pingtan_2021", "pingtan_2022")))])
+    assert from_books.result.values == from_json.result.values
+    assert [u["file"] for u in from_books.source["units"]] == ["单位0.xlsx", "单位1.xlsx"]

@@ -1,0 +1,290 @@
+"""``xlreport collect``: one run over a folder of good, bad and hostile files, nothing aborted."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlsxwriter
+
+from conftest import example, run_cli
+from support import libreoffice, workbooks
+from xlreport import collect, report, spec, template
+
+SPEC = spec.builtin("2021")
+HEADER = [head for head, _, _ in collect.COLUMNS]
+
+
+def inputs_of(doc: dict[str, Any]) -> dict[str, Any]:
+    flat = report.flatten(doc, SPEC)
+    return {k: v for k, v in flat.items() if not SPEC.cell(k).computed}
+
+
+def filled(path: Path, name: str, *, unit: str | None = None, year: int | None = None,
+           change: dict[str, Any] | None = None) -> Path:
+    """A workbook of the 2021 template holding example ``name`` (unit, year, cells changed)."""
+    doc = copy.deepcopy(example(name))
+    if unit is not None:
+        doc["unit"]["name"] = unit
+    if year is not None:
+        doc["unit"]["year"] = year
+    values = inputs_of(doc) | (change or {})
+    return template.build(SPEC, path, values=values)
+
+
+def summary(out: Path) -> list[dict[str, str]]:
+    with (out / collect.SUMMARY_CSV).open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def problems(out: Path) -> list[dict[str, Any]]:
+    lines = (out / collect.PROBLEMS).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def zip_bomb(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            zf.writestr(name, "<x/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * (300 * 1024 * 1024) + b"</a>")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of returns as an office gets them."""
+    folder = tmp_path_factory.mktemp("returns")
+    (folder / "乡镇").mkdir()
+    filled(folder / "valid.xlsx", "pingtan_2022", unit="甲镇")
+    filled(folder / "乡镇" / "blank.xlsx", "pingtan_2022", unit="乙镇",
+           change={"appeals.review.upheld": None})
+    filled(folder / "invalid.xlsx", "pingtan_2022", unit="丙镇",
+           change={"requests.new.natural_person": 1000})
+    filled(folder / "dup_a.xlsx", "suqian_city_2023", unit="丁镇", year=2022)
+    filled(folder / "dup_b.xlsx", "suqian_city_2023", unit=" 丁镇", year=2022)
+    source = filled(folder / "tmp.xlsx", "pingtan_2022", unit="戊镇")
+
+    def relabel(book: Any) -> None:
+        sheet = book["三、依申请公开"]
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("二、上年结转"):
+                    cell.value = "二、上年结转的申请"
+                    return
+        raise AssertionError("label not found")
+
+    workbooks.edit(source, folder / "tampered.xlsx", relabel)
+    source.unlink()
+    book = xlsxwriter.Workbook(folder / "foreign.xlsx")
+    book.add_worksheet().write(0, 0, "别的表格")
+    book.close()
+    zip_bomb(folder / "bomb.xlsx")
+    (folder / "说明.txt").write_text("请查收", encoding="utf-8")
+    (folder / "old.xlsx").write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(1024))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def collected(mixed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    out = tmp_path_factory.mktemp("out")
+    proc = run_cli("collect", mixed, "--out-dir", out, "--jobs", "2")
+    return proc, out
+
+
+def test_every_file_gets_its_status_and_nothing_is_aborted(collected: tuple[Any, Path]) -> None:
+    proc, out = collected
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["文件"]: r for r in summary(out)}
+    status = {name: r["状态"] for name, r in rows.items()}
+    assert status == {
+        "valid.xlsx": "通过",
+        "乡镇/blank.xlsx": "有警告",
+        "invalid.xlsx": "不通过",
+        "dup_a.xlsx": "不通过",
+        "dup_b.xlsx": "不通过",
+        "tampered.xlsx": "无法读取",
+        "foreign.xlsx": "无法读取",
+        "bomb.xlsx": "无法读取",
+        "说明.txt": "无法读取",
+        "old.xlsx": "无法读取",
+    }
+    assert "共 10 个文件：无法读取 5，不通过 3，有警告 1，通过 1" in proc.stderr
+    assert "结构被改动过" in rows["tampered.xlsx"]["第一个错误"]
+    assert "不是用 xlreport 填报模板" in rows["foreign.xlsx"]["第一个错误"]
+    assert "超出安全上限" in rows["bomb.xlsx"]["第一个错误"]
+    assert rows["说明.txt"]["第一个错误"].startswith("不是 .xlsx 文件")
+    assert "旧版" in rows["old.xlsx"]["第一个错误"]
+    assert "表三" in rows["invalid.xlsx"]["第一个错误"]
+    assert rows["乡镇/blank.xlsx"]["第一个警告"] and not rows["乡镇/blank.xlsx"]["第一个错误"]
+    assert rows["valid.xlsx"]["单位"] == "甲镇" and rows["valid.xlsx"]["年度"] == "2022"
+    assert rows["valid.xlsx"]["版本"] == "2021" and rows["valid.xlsx"]["错误数"] == "0"
+
+
+def test_summary_is_sorted_worst_first_then_by_file(collected: tuple[Any, Path]) -> None:
+    _, out = collected
+    rows = summary(out)
+    ranks = [(collect.STATUSES.index(r["状态"]), r["文件"]) for r in rows]
+    assert ranks == sorted(ranks)
+    with (out / collect.SUMMARY_CSV).open("rb") as fh:
+        assert fh.read(3) == b"\xef\xbb\xbf"
+
+
+def test_two_files_of_one_unit_and_year_are_flagged(collected: tuple[Any, Path]) -> None:
+    _, out = collected
+    rows = {r["文件"]: r for r in summary(out)}
+    assert rows["dup_a.xlsx"]["同一单位同一年度的其他文件"] == "dup_b.xlsx"
+    assert rows["dup_b.xlsx"]["同一单位同一年度的其他文件"] == "dup_a.xlsx"
+    assert "还有 1 份报表" in rows["dup_a.xlsx"]["第一个错误"]
+    assert not rows["dup_a.xlsx"]["上报文件"] and not rows["dup_b.xlsx"]["上报文件"]
+    dup = [p for p in problems(out) if p["code"] == "duplicate"]
+    assert {p["file"] for p in dup} == {"dup_a.xlsx", "dup_b.xlsx"}
+
+
+def test_one_json_per_valid_report_named_by_unit_and_year(collected: tuple[Any, Path]) -> None:
+    _, out = collected
+    written = sorted(p.name for p in out.glob("*.json"))
+    assert written == ["乙镇_2022.json", "甲镇_2022.json"]
+    rows = {r["文件"]: r for r in summary(out)}
+    assert rows["valid.xlsx"]["上报文件"] == "甲镇_2022.json"
+    doc = report.load(out / "甲镇_2022.json")
+    assert doc["unit"]["name"] == "甲镇" and doc["source"]["file"] == "valid.xlsx"
+    expected = copy.deepcopy(example("pingtan_2022"))
+    assert doc["requests"] == expected["requests"]
+    assert not (out / collect.STAGING).exists()
+
+
+def test_problems_jsonl_has_every_problem_of_every_file(collected: tuple[Any, Path]) -> None:
+    _, out = collected
+    found = problems(out)
+    rows = summary(out)
+    for row in rows:
+        mine = [p for p in found if p["file"] == row["文件"]]
+        assert sum(p["severity"] == "error" for p in mine) == int(row["错误数"]), row["文件"]
+        assert sum(p["severity"] == "warning" for p in mine) == int(row["警告数"]), row["文件"]
+    bomb = next(p for p in found if p["file"] == "bomb.xlsx")
+    assert bomb["code"] == "unreadable" and bomb["reason"] == "zip_bomb"
+    rule = next(p for p in found if p["file"] == "invalid.xlsx" and p["code"] == "rule")
+    assert rule["rule"] == "balance" and rule["keys"]
+
+
+def test_summary_xlsx_matches_the_csv_and_has_filter_and_frozen_header(
+    collected: tuple[Any, Path],
+) -> None:
+    import openpyxl
+
+    _, out = collected
+    book = openpyxl.load_workbook(out / collect.SUMMARY_XLSX)
+    sheet = book.active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:L{len(summary(out)) + 1}"
+    rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == HEADER
+    assert rows[1:] == [list(r.values()) for r in summary(out)]
+
+
+@pytest.mark.skipif(not libreoffice.available(), reason="LibreOffice is not installed")
+def test_summary_xlsx_opens_in_libreoffice(collected: tuple[Any, Path], tmp_path: Path) -> None:
+    _, out = collected
+    converted = libreoffice.convert(
+        out / collect.SUMMARY_XLSX, tmp_path, "csv:Text - txt - csv (StarCalc):44,34,76"
+    )
+    with converted.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == HEADER
+    assert [r[0] for r in rows[1:]] == [r["文件"] for r in summary(out)]
+    assert [r[4] for r in rows[1:]] == [r["状态"] for r in summary(out)]
+
+
+def test_all_valid_folder_exits_0_and_rerun_replaces_old_reports(tmp_path: Path) -> None:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    filled(folder / "a.xlsx", "pingtan_2022", unit="甲镇")
+    filled(folder / "b.xlsx", "pingtan_2022", unit="乙镇/东区")
+    proc = run_cli("collect", folder, "--out-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.glob("*.json")) == ["乙镇_东区_2022.json", "甲镇_2022.json"]
+    (out / "mine.json").write_text("{}", encoding="utf-8")
+    filled(folder / "b.xlsx", "pingtan_2022", unit="乙镇/东区",
+           change={"requests.new.natural_person": 1000})
+    proc = run_cli("collect", folder, "--out-dir", out)
+    assert proc.returncode == 1
+    assert sorted(p.name for p in out.glob("*.json")) == ["mine.json", "甲镇_2022.json"]
+
+
+def test_output_folder_inside_the_input_is_not_read(tmp_path: Path) -> None:
+    filled(tmp_path / "a.xlsx", "pingtan_2022", unit="甲镇")
+    out = tmp_path / "结果"
+    assert run_cli("collect", tmp_path, "--out-dir", out).returncode == 0
+    proc = run_cli("collect", tmp_path, "--out-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["文件"] for r in summary(out)] == ["a.xlsx"]
+
+
+def test_previous_dir_pairs_each_report_with_last_years_by_unit(tmp_path: Path) -> None:
+    folder, prev, out = tmp_path / "in", tmp_path / "prev", tmp_path / "out"
+    folder.mkdir()
+    prev.mkdir()
+    filled(folder / "good.xlsx", "pingtan_2022", unit="甲镇")
+    filled(folder / "bad.xlsx", "pingtan_2022", unit="乙镇")
+    filled(folder / "new.xlsx", "pingtan_2022", unit="丙镇")
+    last = copy.deepcopy(example("pingtan_2021"))
+    last["unit"]["name"] = "甲镇"
+    (prev / "甲镇.json").write_text(report.dumps(last), encoding="utf-8")
+    filled(prev / "乙镇.xlsx", "pingtan_2021", unit="乙镇",
+           change={"requests.carried_forward.natural_person": 99,
+                   "requests.new.natural_person": 64 + 99})
+    (prev / "坏.json").write_text("{", encoding="utf-8")
+    proc = run_cli("collect", folder, "--out-dir", out, "--previous-dir", prev)
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["文件"]: r for r in summary(out)}
+    assert rows["good.xlsx"]["状态"] == "通过" and rows["good.xlsx"]["上年报告"] == "甲镇.json"
+    assert rows["bad.xlsx"]["状态"] == "不通过" and rows["bad.xlsx"]["上年报告"] == "乙镇.xlsx"
+    assert any(p["rule"] == "carry_over" for p in problems(out) if p["file"] == "bad.xlsx")
+    assert rows["new.xlsx"]["状态"] == "通过" and rows["new.xlsx"]["上年报告"] == ""
+    assert "上年报告未使用：坏.json" in proc.stderr
+    assert "上年报告：找到 2 个单位" in proc.stderr
+
+
+def test_no_files_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_cli("collect", tmp_path, "--out-dir", tmp_path / "out")
+    assert proc.returncode == 2 and "没有找到要读取的文件" in proc.stderr
+
+
+# A worker that dies or hangs on one file costs that file only.  Workers are forked, so the
+# patched reader below is what they run.
+
+
+def _misbehaving(path: Path, **kwargs: Any) -> Any:
+    if path.name.startswith("crash"):
+        os._exit(3)
+    if path.name.startswith("hang"):
+        time.sleep(30)
+    raise collect.UnreadableInput(f"读不了 {path.name}", code="test")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="relies on forked workers")
+def test_a_crashing_or_hanging_file_becomes_its_own_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlreport import reader
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for name in ("a", "crash", "b", "hang", "c", "d"):
+        (folder / f"{name}.xlsx").write_bytes(b"PK")
+    monkeypatch.setattr(reader, "read_workbook", _misbehaving)
+    monkeypatch.setattr(collect, "TIMEOUT", 1)
+    done = collect.collect([folder], out, jobs=2)
+    rows = {r.file: r for r in done.rows}
+    assert len(rows) == 6 and all(r.status == collect.UNREADABLE for r in rows.values())
+    assert "异常退出" in rows["crash.xlsx"].first_error
+    assert "读取超时" in rows["hang.xlsx"].first_error
+    assert rows["a.xlsx"].first_error == "读不了 a.xlsx"
+    assert {p["file"] for p in problems(out)} == set(rows)
