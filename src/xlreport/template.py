@@ -1,0 +1,677 @@
+"""The locked Excel workbook a unit fills in, written with xlsxwriter from the spec and its layout.
+
+Every label comes from the spec, every position from :mod:`xlreport.layout`, every check formula
+from :mod:`xlreport.rules`; only the fixed texts of the workbook itself (填报说明, the headings of
+校验结果, the colour legend, prompts) live here.  The same spec always gives the same bytes.
+
+Cached formula results are pessimistic: a check that was never recalculated shows 未校验 and the
+overall status 不通过（尚未计算…）, never 通过 (LibreOffice keeps cached results on load).
+
+Pre-filled values: a string is always written as a string (``=HYPERLINK(…)`` stays text); ``int``
+and :class:`~decimal.Decimal` as numbers.  An xlsx number is a double, so a Decimal is accepted
+only if it survives that exactly — any value with at most 15 significant digits does
+(``Decimal(repr(float(d))) == d``); others raise :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import tempfile
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from . import __version__
+from .layout import (
+    CHECK_COLUMNS,
+    CHECKS_HEADER_ROW,
+    CHECKS_SHEET,
+    FIRST_CHECK_ROW,
+    INSTRUCTIONS_SHEET,
+    LHS_COL,
+    META_KEYS,
+    META_SHEET,
+    NUMBER_COL,
+    RESULT_COL,
+    RHS_COL,
+    SEVERITY_COL,
+    STATUS_COL,
+    STATUS_ROW,
+    SUBTITLE_ROW,
+    TEMPLATE_ID,
+    TEXT_COL,
+    TITLE_ROW,
+    Label,
+    Layout,
+    Position,
+    SheetGrid,
+    layout,
+)
+from .rules import FAIL, PASS, Check, complete
+from .spec import NUMERIC_TYPES, Cell, Spec
+
+#: Fixed document dates, so that a build is reproducible byte for byte.
+DOCUMENT_DATE = datetime(2021, 9, 26)
+PENDING = "未校验"
+STATUS_PENDING = "不通过（尚未计算：Excel、WPS 请按 F9，LibreOffice 请按 Ctrl+Shift+F9）"
+SEVERITY_WORDS = {"error": "错误", "warning": "警告"}
+MAX_TEXT = 32767  # characters in one cell
+#: Printable area of A4 landscape with the margins below, in points.
+PRINT_WIDTH, PRINT_HEIGHT = (11.69 - 1.0) * 72, (8.27 - 1.4) * 72
+
+FONT = {"font_name": "宋体", "font_charset": 134, "font_scheme": "none", "font_size": 11}
+COLOURS = {
+    "input": "#FFF2CC",
+    "computed": "#DDEBF7",
+    "prefilled": "#E2EFDA",
+    "heading": "#F2F2F2",
+    "bad": "#FFC7CE",
+    "bad_text": "#9C0006",
+    "good": "#C6EFCE",
+    "good_text": "#006100",
+}
+LEGEND = (
+    ("input", "填写", "需要填写的单元格；只有这些单元格可以输入。"),
+    ("computed", "自动计算", "总计和校验结果，由表格自动计算，不用填写。"),
+    ("prefilled", "已预填", "汇总单位已经填好的内容，不能修改。"),
+    ("bad", "有问题", "填写的内容不符合要求，或与相关数字对不上（勾稽关系不一致），请核对修改。"),
+)
+STEPS = (
+    "1. 先填“基本信息”：填报单位、报告年度等（浅绿色的已由汇总单位填好）。",
+    "2. 依次填写各统计表和“文字部分”中的浅黄色单元格；选中单元格时会显示填写要求。",
+    "3. 统计数填阿拉伯数字：没有发生的填 0，不要留空，也不要填“/”“—”“无”或带单位；"
+    "金额的单位见表头，最多保留 6 位小数。",
+    "4. 浅蓝色的总计由表格自动计算，不用填写。",
+    "5. 填完后查看“校验结果”：总体结果为“通过”才能上报；未通过的检查和相关单元格会标成红色。",
+    "6. 保存为 .xlsx 格式后按要求交回；不要另存为 .et、.xls 或 .csv，不要改动工作表名称。",
+)
+RECALC = (
+    "Excel、WPS 打开时会自动计算。用 LibreOffice 打开时，如“校验结果”显示“尚未计算”，"
+    "请按 Ctrl+Shift+F9 重新计算。"
+)
+PROTECTED = (
+    "工作表已保护，只能在浅黄色单元格中输入；请不要撤销保护、插入或删除行列。"
+    "需要说明的情况请写在“文字部分”。"
+)
+CROSS_YEAR = "以下检查需要上年的报告，由汇总单位读取报表时进行，不在“校验结果”中："
+
+#: Prompt title, prompt, error title, error message of each input type.
+PROMPTS = {
+    "count": ("请填写整数", "填不小于 0 的整数，如 0、12、1500。没有发生的填 0，不要填“/”“—”或文字，"
+              "不要带单位。", "应为整数", "这里只能填不小于 0 的整数（如 0、12、1500），不能有小数、单位或文字。"),
+    "signed_count": ("请填写整数", "填整数，比上一年减少时填负数（如 -3），没有变化的填 0。",
+                     "应为整数", "这里只能填整数（减少时填负数，如 -3），不能有小数、单位或文字。"),
+    "money": ("请填写金额", "填不小于 0 的金额，单位见表头，最多 6 位小数，如 4166.241619。没有的填 0。",
+              "金额有误", "这里只能填不小于 0 的数字，最多 6 位小数，不能带单位或文字。"),
+    "year": ("请填写年度", "填四位数字的年度，如 {example}。", "年度有误",
+             "年度应为 {first} 至 {last} 之间的四位数字，如 {example}。"),
+    "credit_code": ("统一社会信用代码", "18 位，由数字和大写字母组成（不含 I、O、Z、S、V），"
+                    "最后一位是校验码。没有可以不填。", "代码有误",
+                    "统一社会信用代码应为 18 位数字或大写字母，且最后一位校验码要与前 17 位相符；"
+                    "请对照证书核对。"),
+    "text": ("请填写", "直接输入文字；在单元格内换行请按 Alt+Enter（WPS、LibreOffice 相同）。", "", ""),
+}
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def build(
+    spec: Spec,
+    path: Path,
+    *,
+    values: Mapping[str, object] | None = None,
+    lock_keys: Collection[str] = (),
+) -> Path:
+    """Write the workbook of ``spec`` to ``path`` (atomically) and return ``path``.
+
+    ``values`` pre-fills input cells (values of computed cells are ignored: a total is always its
+    formula); ``lock_keys`` locks those cells, as distribution copies do with the unit fields.
+    """
+    data = workbook_bytes(spec, values=values, lock_keys=lock_keys)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".xlreport-", suffix=".xlsx", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def workbook_bytes(
+    spec: Spec,
+    *,
+    values: Mapping[str, object] | None = None,
+    lock_keys: Collection[str] = (),
+) -> bytes:
+    """The workbook of ``spec`` as xlsx bytes; see :func:`build`."""
+    prefill = _prefill(spec, values or {}, lock_keys)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # xlsxwriter only warns about bad options
+        _Writer(spec, buffer, prefill, frozenset(lock_keys)).write()
+    return _lock_structure(buffer.getvalue())
+
+
+def _prefill(
+    spec: Spec, values: Mapping[str, object], lock_keys: Collection[str]
+) -> dict[str, object]:
+    """The input values to write, checked: known keys, writable types, exact numbers."""
+    for key in lock_keys:
+        if key not in spec.cells or spec.cell(key).computed:
+            raise ValueError(f"cannot lock {key!r}: not an input cell of edition {spec.edition}")
+    out: dict[str, object] = {}
+    for key, value in values.items():
+        if key not in spec.cells:
+            raise ValueError(f"no cell {key!r} in edition {spec.edition}")
+        if value is None or spec.cell(key).computed:
+            continue
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise ValueError(f"{key}: text longer than {MAX_TEXT} characters")
+        elif isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+            raise ValueError(f"{key}: cannot write a {type(value).__name__}")
+        elif not math.isfinite(value) or Decimal(repr(float(value))) != value:
+            raise ValueError(f"{key}: {value} cannot be stored exactly in a spreadsheet cell")
+        out[key] = value
+    return out
+
+
+def _lock_structure(data: bytes) -> bytes:
+    """Protect the workbook structure (no API in xlsxwriter): add ``<workbookProtection>`` after
+    ``<workbookPr>`` in ``xl/workbook.xml``, keeping every other member as it is."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            member = source.read(info)
+            if info.filename == "xl/workbook.xml":
+                member, count = re.subn(
+                    rb"(<workbookPr\b[^>]*/>)", rb'\1<workbookProtection lockStructure="1"/>', member
+                )
+                assert count == 1, "xl/workbook.xml without <workbookPr/>"
+            target.writestr(info, member)
+    return out.getvalue()
+
+
+def text_width(text: str) -> int:
+    """Width in columns of the default font: a CJK character counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _Writer:
+    def __init__(
+        self, spec: Spec, target: io.BytesIO, prefill: dict[str, object], locked: frozenset[str]
+    ) -> None:
+        self.spec = spec
+        self.lay: Layout = layout(spec)
+        self.prefill = prefill
+        self.locked = locked
+        numbers = {
+            k: (v if isinstance(v, int | Decimal | float) else None) for k, v in prefill.items()
+        }
+        for cell in spec.inputs():
+            if cell.numeric:
+                numbers.setdefault(cell.key, 0)  # a blank cell counts as 0 in a formula
+        self.numbers = complete(spec, numbers)
+        self.book = xlsxwriter.Workbook(
+            target, {"in_memory": True, "default_format_properties": dict(FONT)}
+        )
+        self.formats: dict[str, Format] = {}
+        self.widths_of: dict[str, dict[int, float]] = {}
+        self.heights_of: dict[str, dict[int, float]] = {}
+        self.checks = [c for c in spec.checks() if not c.cross_year]
+
+    def write(self) -> None:
+        book, spec = self.book, self.spec
+        book.set_properties({
+            "title": f"{spec.title}统计表（{spec.edition} 年版）",
+            "subject": spec.document,
+            "author": "xlreport",
+            "comments": f"{TEMPLATE_ID} {self.meta()['template_version']}",
+            "created": DOCUMENT_DATE,
+        })
+        for key, value in self.meta().items():
+            book.set_custom_property(f"xlreport.{key}", value)
+        self.instructions(book.add_worksheet(INSTRUCTIONS_SHEET))
+        for grid in self.lay.grids.values():
+            self.table(book.add_worksheet(grid.name), grid)
+        self.check_sheet(book.add_worksheet(CHECKS_SHEET))
+        self.meta_sheet(book.add_worksheet(META_SHEET))
+        for key, pos in (*self.lay.cells.items(), *self.lay.checks.items()):
+            book.define_name(key, f"={pos.ref}")
+        book.close()
+
+    def meta(self) -> dict[str, str]:
+        spec = self.spec
+        values = (TEMPLATE_ID, spec.edition, spec.template_version, spec.digest,
+                  self.lay.digest, f"xlreport {__version__}")
+        return dict(zip(META_KEYS, values, strict=True))
+
+    # ----------------------------------------------------------------- formats
+
+    def fmt(self, name: str) -> Format:
+        """The named cell format (made once)."""
+        if name not in self.formats:
+            self.formats[name] = self.book.add_format(_FORMATS[name])
+        return self.formats[name]
+
+    def input_format(self, cell: Cell) -> Format:
+        kind = "text" if cell.type in ("text", "credit_code") else "number"
+        state = "prefilled" if cell.key in self.locked else "input"
+        return self.fmt(f"{state}_{kind}")
+
+    def column(self, ws: Worksheet, col: int, width: float) -> None:
+        self.widths_of.setdefault(ws.name, {})[col] = width
+        ws.set_column(col, col, width)
+
+    def row(self, ws: Worksheet, row: int, height: float) -> None:
+        self.heights_of.setdefault(ws.name, {})[row] = height
+        ws.set_row(row, height)
+
+    # ----------------------------------------------------------------- sheets
+
+    def table(self, ws: Worksheet, grid: SheetGrid) -> None:
+        """One sheet of the spec: labels, input cells, totals, help, protection, print setup."""
+        lay = self.lay
+        labels = [lb for lb in lay.labels if lb.sheet == grid.name]
+        cells = [c for c in self.spec.cells.values() if c.sheet == grid.name]
+        widths = self.widths(grid, labels, cells)
+        for col, width in enumerate(widths):
+            self.column(ws, col, width)
+        heights = self.heights(grid, labels, widths)
+        for row in range(grid.height):
+            self.row(ws, row, heights.get(row, _line_height(1)))
+        self.row(ws, TITLE_ROW, 30)
+        for lb in labels:
+            self.label(ws, lb)
+        self.subtitle(ws, grid, cells)
+        for cell in cells:
+            self.cell(ws, cell)
+        self.finish(ws, grid.title, grid.width, grid.height, grid.repeat)
+        if grid.freeze:
+            ws.freeze_panes(*grid.freeze)
+        if any(c.type in ("text", "credit_code") for c in cells):
+            text_cells = " ".join(lay.cells[c.key].a1 for c in cells if c.type != "year")
+            ws.ignore_errors({"number_stored_as_text": text_cells})
+
+    def label(self, ws: Worksheet, lb: Label) -> None:
+        if lb.kind == "row":
+            name = "row_group" if lb.last_row > lb.row and lb.last_col == lb.col else "row_leaf"
+        else:
+            name = {"title": "title", "caption": "caption", "corner": "corner"}.get(lb.kind, "heading")
+        self.merge(ws, lb.row, lb.col, lb.last_row, lb.last_col, self.fmt(name))
+        ws.write_string(lb.row, lb.col, lb.text, self.fmt(name))
+
+    def merge(self, ws: Worksheet, row: int, col: int, last_row: int, last_col: int,
+              fmt: Format) -> None:
+        if (last_row, last_col) != (row, col):
+            ws.merge_range(row, col, last_row, last_col, "", fmt)
+
+    def subtitle(self, ws: Worksheet, grid: SheetGrid, cells: list[Cell]) -> None:
+        """Under the title: which unit and year (a formula), or where to type on the unit sheet."""
+        fmt = self.fmt("subtitle")
+        self.merge(ws, SUBTITLE_ROW, 0, SUBTITLE_ROW, grid.width - 1, fmt)
+        unit = [k for k in ("unit.name", "unit.year") if k in self.spec.cells]
+        if len(unit) < 2 or any(c.key in unit for c in cells):
+            ws.write_string(SUBTITLE_ROW, 0, "请在浅黄色单元格中填写；选中单元格时会显示填写要求。", fmt)
+            return
+        name, year = self.prefill.get("unit.name", ""), self.prefill.get("unit.year", "")
+        cached = f"填报单位：{name}　　报告年度：{year}"
+        formula = '="填报单位："&unit.name&"　　报告年度："&unit.year'
+        ws.write_formula(SUBTITLE_ROW, 0, formula, fmt, cached)
+
+    def cell(self, ws: Worksheet, cell: Cell) -> None:
+        """An input cell (pre-filled or blank, with validation) or a total (a formula)."""
+        pos = self.lay.cells[cell.key]
+        last_row, last_col = self.lay.span(pos)
+        if cell.computed:
+            fmt = self.fmt("computed")
+            self.merge(ws, pos.row, pos.col, last_row, last_col, fmt)
+            refs = [self.local(pos, p) for p in cell.parts]
+            ws.write_formula(pos.row, pos.col, "=" + "+".join(refs), fmt,
+                             _cached(self.numbers.get(cell.key)))
+        else:
+            fmt = self.input_format(cell)
+            self.merge(ws, pos.row, pos.col, last_row, last_col, fmt)
+            value = self.prefill.get(cell.key)
+            if isinstance(value, str):
+                ws.write_string(pos.row, pos.col, value, fmt)
+            elif value is not None:
+                ws.write_number(pos.row, pos.col, float(value), fmt)  # type: ignore[arg-type]
+            else:
+                ws.write_blank(pos.row, pos.col, None, fmt)
+            if cell.key not in self.locked:
+                self.validation(ws, cell, pos)
+        self.highlight(ws, cell, pos)
+
+    def local(self, here: Position, key: str) -> str:
+        pos = self.lay.cells[key]
+        return pos.a1 if pos.sheet == here.sheet else pos.ref
+
+    def validation(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
+        """Data validation by type, with the prompt shown while the cell is selected."""
+        first, last = self.spec.years
+        words = {"first": first, "last": last, "example": min(max(2025, first), last)}
+        title, prompt, error_title, error = (t.format(**words) for t in PROMPTS[cell.type])
+        if note := self.lay.notes.get(cell.key):
+            prompt = f"{note}。{prompt}"
+        options: dict[str, Any] = {"input_title": title, "input_message": prompt}
+        if error:
+            options |= {"error_title": error_title, "error_message": error}
+        ref = pos.a1
+        if cell.type == "count":
+            options |= {"validate": "integer", "criteria": ">=", "value": 0}
+        elif cell.type == "signed_count":
+            options |= {"validate": "integer", "criteria": "between",
+                        "minimum": -(10**15) + 1, "maximum": 10**15 - 1}
+        elif cell.type == "year":
+            options |= {"validate": "integer", "criteria": "between",
+                        "minimum": first, "maximum": last}
+        elif cell.type == "money":
+            options |= {"validate": "custom", "value": f"=AND(ISNUMBER({ref}),{ref}>=0,"
+                        f"ROUND({ref},6)={ref})"}
+        elif cell.type == "credit_code":
+            options |= {"validate": "custom", "value": "=" + _credit_code_ok(ref)}
+        else:
+            options |= {"validate": "any"}
+        ws.data_validation(pos.row, pos.col, pos.row, pos.col, options)
+
+    def highlight(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
+        """Red when the value is not what the cell takes, or a check on it fails."""
+        tests = [t for t in (_invalid(cell, pos.a1, self.spec.years),) if t]
+        tests += [f'{c.name}="{FAIL}"' for c in self.checks if cell.key in c.keys]
+        if tests:
+            formula = tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
+            ws.conditional_format(pos.row, pos.col, pos.row, pos.col,
+                                  {"type": "formula", "criteria": "=" + formula,
+                                   "format": self.fmt("bad_cf")})
+
+    def finish(self, ws: Worksheet, title: str, width: int, height: int,
+               repeat: tuple[int, int] | None) -> None:
+        """Protection and print setup shared by every visible sheet: A4 landscape, one page wide
+        — and one page tall too when the sheet nearly fits on one page anyway."""
+        ws.protect()
+        ws.hide_gridlines(2)
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 1 if self.nearly_one_page(ws.name, width, height) else 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+        ws.set_header(f'&C&"宋体,常规"&9{_escape(self.spec.title)}　{_escape(title)}')
+        ws.set_footer('&C&"宋体,常规"&9第 &P 页，共 &N 页')
+        ws.print_area(0, 0, height - 1, width - 1)
+        if repeat:
+            ws.repeat_rows(*repeat)
+
+    def nearly_one_page(self, sheet: str, width: int, height: int) -> bool:
+        """Whether the sheet, scaled to the page width, is at most a quarter page too tall."""
+        widths, heights = self.widths_of.get(sheet, {}), self.heights_of.get(sheet, {})
+        points = sum(_column_points(widths.get(c, 8.43)) for c in range(width))
+        scale = min(1.0, PRINT_WIDTH / points)
+        tall = sum(heights.get(r, 15) for r in range(height)) * scale
+        return tall <= 1.25 * PRINT_HEIGHT
+
+    # ----------------------------------------------------------------- geometry
+
+    def widths(self, grid: SheetGrid, labels: list[Label], cells: list[Cell]) -> list[float]:
+        """Column widths from the headings: label columns as wide as their texts (capped; long
+        texts wrap), data columns wide enough for their headings and numbers, text inputs wide."""
+        need = [0] * grid.width
+        for lb in labels:
+            if lb.kind in ("row", "column") and lb.last_col == lb.col:
+                need[lb.col] = max(need[lb.col], text_width(lb.text))
+        widths: list[float] = []
+        for col in range(grid.width):
+            if col < grid.label_cols:
+                last = col == grid.label_cols - 1
+                widths.append(_clamp(need[col] + 2, 12 if last else 8, 40 if last else 12))
+            else:
+                widths.append(_clamp(need[col] + 2, 11, 16))
+        for cell in cells:
+            pos = self.lay.cells[cell.key]
+            span = range(pos.col, self.lay.span(pos)[1] + 1)
+            wanted = 60 if cell.type == "text" else 24 if cell.type == "credit_code" else 0
+            short = wanted - sum(widths[c] for c in span)
+            for c in span:
+                widths[c] += max(short, 0) / len(span)
+        return [round(w, 2) for w in widths]
+
+    def heights(self, grid: SheetGrid, labels: list[Label], widths: list[float]) -> dict[int, float]:
+        """Row heights in points: enough lines for every wrapped label, and the narrative rows."""
+        lines: dict[int, int] = {}
+        for lb in labels:
+            if lb.kind == "title":
+                continue
+            room = sum(widths[lb.col: lb.last_col + 1]) - 1.5
+            need = math.ceil(text_width(lb.text) / max(room, 1))
+            rows = lb.last_row - lb.row + 1
+            for row in range(lb.row, lb.last_row + 1):
+                lines[row] = max(lines.get(row, 1), math.ceil(need / rows))
+        for row, count in grid.lines.items():
+            lines[row] = max(lines.get(row, 1), count)
+        return {row: _line_height(count) for row, count in lines.items()}
+
+    # ----------------------------------------------------------------- fixed sheets
+
+    def instructions(self, ws: Worksheet) -> None:
+        """填报说明: what the workbook is, how to fill it, the colours, the rules in plain words."""
+        spec = self.spec
+        self.column(ws, 0, 14)
+        self.column(ws, 1, 100)
+        self.merge(ws, 0, 0, 0, 1, self.fmt("title"))
+        ws.write_string(0, 0, INSTRUCTIONS_SHEET, self.fmt("title"))
+        self.row(ws, 0, 30)
+        first, last = spec.years
+        years = f"{first} 年度及以后" if last >= 2100 else f"{first}—{last} 年度"
+        meta = self.meta()
+        in_book = [r for r in spec.rules if not any(c.cross_year for c in r.expand(spec))]
+        cross = [r for r in spec.rules if r not in in_book]
+        rows: list[tuple[str, str, str]] = [
+            ("报表", f"{spec.title}（统计表部分），格式依据{spec.document}。", ""),
+            ("版本", f"{spec.edition} 年版格式，模板第 {spec.template_version} 版，适用于{years}的报告；"
+                     f"由 {meta['generator']} 生成。", ""),
+            ("填写步骤", "\n".join(STEPS), ""),
+        ]
+        rows += [("颜色" if i == 0 else "", text, colour) for i, (colour, _, text) in enumerate(LEGEND)]
+        rows.append(("自动校验", "\n".join(
+            f"{i}. {r.description}（{SEVERITY_WORDS[r.severity]}）" for i, r in enumerate(in_book, 1)
+        ), ""))
+        if cross:
+            rows.append(("跨年度校验", CROSS_YEAR + "\n" + "\n".join(
+                f"{i}. {r.description}（{SEVERITY_WORDS[r.severity]}）" for i, r in enumerate(cross, 1)
+            ), ""))
+        rows += [("重新计算", RECALC, ""), ("注意", PROTECTED, "")]
+        legend = {colour: word for colour, word, _ in LEGEND}
+        for i, (head, text, colour) in enumerate(rows, start=2):
+            if colour:
+                ws.write_string(i, 0, legend[colour], self.fmt(f"legend_{colour}"))
+            else:
+                ws.write_string(i, 0, head, self.fmt("note_head"))
+            ws.write_string(i, 1, text, self.fmt("note"))
+            count = sum(math.ceil(max(text_width(t), 1) / 97) for t in text.split("\n"))
+            self.row(ws, i, _line_height(count))
+        self.finish(ws, INSTRUCTIONS_SHEET, 2, len(rows) + 2, None)
+        ws.activate()
+
+    def check_sheet(self, ws: Worksheet) -> None:
+        """校验结果: one line per check with both sides' values, and the overall status."""
+        widths = (6, 96, 8, 12, 12, 10)
+        for col, width in enumerate(widths):
+            self.column(ws, col, width)
+        last_col = len(CHECK_COLUMNS) - 1
+        self.merge(ws, 0, 0, 0, last_col, self.fmt("title"))
+        ws.write_string(0, 0, CHECKS_SHEET, self.fmt("title"))
+        self.row(ws, 0, 30)
+        self.merge(ws, STATUS_ROW, 0, STATUS_ROW, STATUS_COL - 1, self.fmt("caption"))
+        ws.write_string(STATUS_ROW, 0, "总体结果（所有“错误”级检查都通过才算通过）", self.fmt("caption"))
+        self.row(ws, STATUS_ROW, 24)
+        note_row = STATUS_ROW + 1
+        self.merge(ws, note_row, 0, note_row, last_col, self.fmt("subtitle"))
+        ws.write_string(note_row, 0, "随填写自动更新；跨年度检查由汇总单位读取报表时进行，见“填报说明”。",
+                        self.fmt("subtitle"))
+        for col, head in enumerate(CHECK_COLUMNS):
+            ws.write_string(CHECKS_HEADER_ROW, col, head, self.fmt("heading"))
+        for i, check in enumerate(self.checks):
+            self.check_row(ws, FIRST_CHECK_ROW + i, i + 1, check)
+        self.status(ws)
+        last_row = FIRST_CHECK_ROW + max(len(self.checks), 1) - 1
+        ws.conditional_format(FIRST_CHECK_ROW, 0, last_row, last_col, {
+            "type": "formula", "criteria": f'=${_col(RESULT_COL)}{FIRST_CHECK_ROW + 1}="{FAIL}"',
+            "format": self.fmt("bad_cf")})
+        self.finish(ws, CHECKS_SHEET, len(CHECK_COLUMNS), last_row, (0, CHECKS_HEADER_ROW))
+        ws.freeze_panes(FIRST_CHECK_ROW, 0)
+
+    def check_row(self, ws: Worksheet, row: int, number: int, check: Check) -> None:
+        fmt = self.fmt("check")
+        ws.write_number(row, NUMBER_COL, number, self.fmt("check_center"))
+        text = check.describe(self.spec)
+        ws.write_string(row, TEXT_COL, text, fmt)
+        self.row(ws, row, _line_height(math.ceil(text_width(text) / 94)))
+        ws.write_string(row, SEVERITY_COL, SEVERITY_WORDS[check.rule.severity],
+                        self.fmt("check_center"))
+        sides = check.sides(self.numbers)
+        for col, side, value in ((LHS_COL, check.lhs, sides and sides[0]),
+                                 (RHS_COL, check.rhs, sides and sides[1])):
+            formula = "=" + check.excel_side(side, lambda key: key)
+            ws.write_formula(row, col, formula, self.fmt("check_number"), _cached(value))
+        lhs, rhs = (Position(CHECKS_SHEET, row, c).a1 for c in (LHS_COL, RHS_COL))
+        ws.write_formula(row, RESULT_COL, "=" + check.excel_result(lhs, rhs),
+                         self.fmt("check_center"), PENDING)
+
+    def status(self, ws: Worksheet) -> None:
+        """checks.status: exactly 通过 when every error-level check holds, else 不通过…."""
+        fmt = self.fmt("status")
+        self.merge(ws, STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, fmt)
+        errors = sum(c.rule.severity == "error" for c in self.checks)
+        if not errors:
+            ws.write_formula(STATUS_ROW, STATUS_COL, f'="{PASS}"', fmt, STATUS_PENDING)
+            return
+        first, last = FIRST_CHECK_ROW, FIRST_CHECK_ROW + len(self.checks) - 1
+        sev = f"{_col(SEVERITY_COL)}{first + 1}:{_col(SEVERITY_COL)}{last + 1}"
+        res = f"{_col(RESULT_COL)}{first + 1}:{_col(RESULT_COL)}{last + 1}"
+        passed = f'COUNTIFS({sev},"{SEVERITY_WORDS["error"]}",{res},"{PASS}")'
+        formula = (
+            f'=IF(COUNTIF({res},"{PENDING}")>0,"{STATUS_PENDING}",'
+            f'IF({passed}={errors},"{PASS}","{FAIL}（"&({errors}-{passed})&" 项检查未通过，见下表）"))'
+        )
+        ws.write_formula(STATUS_ROW, STATUS_COL, formula, fmt, STATUS_PENDING)
+        at = f"${_col(STATUS_COL)}${STATUS_ROW + 1}"
+        ws.conditional_format(STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, {
+            "type": "formula", "criteria": f'={at}="{PASS}"', "format": self.fmt("good_cf")})
+        ws.conditional_format(STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, {
+            "type": "formula", "criteria": f'={at}<>"{PASS}"', "format": self.fmt("bad_cf")})
+
+    def meta_sheet(self, ws: Worksheet) -> None:
+        """The very hidden sheet by which the reader recognises the workbook."""
+        for row, (key, value) in enumerate(self.meta().items()):
+            ws.write_string(row, 0, key)
+            ws.write_string(row, 1, value)
+        self.column(ws, 0, 18)
+        self.column(ws, 1, 70)
+        ws.protect()
+        ws.very_hidden()
+
+
+# --------------------------------------------------------------------------- helpers
+
+_BORDER = {"border": 1, "valign": "vcenter", "text_wrap": True}
+_FORMATS: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
+    "subtitle": {"align": "left", "valign": "vcenter"},
+    "caption": {**_BORDER, "bold": True, "align": "left", "bg_color": COLOURS["heading"]},
+    "corner": {**_BORDER, "align": "center", "bg_color": COLOURS["heading"]},
+    "heading": {**_BORDER, "bold": True, "align": "center", "bg_color": COLOURS["heading"]},
+    "row_group": {**_BORDER, "align": "center"},
+    "row_leaf": {**_BORDER, "align": "left"},
+    "input_number": {**_BORDER, "locked": False, "bg_color": COLOURS["input"], "align": "right"},
+    "input_text": {**_BORDER, "locked": False, "bg_color": COLOURS["input"], "num_format": "@",
+                   "align": "left", "valign": "top"},
+    "prefilled_number": {**_BORDER, "bg_color": COLOURS["prefilled"], "align": "right"},
+    "prefilled_text": {**_BORDER, "bg_color": COLOURS["prefilled"], "num_format": "@",
+                       "align": "left", "valign": "top"},
+    "computed": {**_BORDER, "bold": True, "bg_color": COLOURS["computed"], "align": "right"},
+    "check": {**_BORDER, "align": "left"},
+    "check_center": {**_BORDER, "align": "center"},
+    "check_number": {**_BORDER, "align": "right", "bg_color": COLOURS["computed"]},
+    "status": {**_BORDER, "bold": True, "align": "center", "font_size": 12},
+    "note_head": {"bold": True, "valign": "top", "align": "left"},
+    "note": {"valign": "top", "align": "left", "text_wrap": True},
+    "legend_input": {**_BORDER, "align": "center", "bg_color": COLOURS["input"]},
+    "legend_computed": {**_BORDER, "align": "center", "bg_color": COLOURS["computed"]},
+    "legend_prefilled": {**_BORDER, "align": "center", "bg_color": COLOURS["prefilled"]},
+    "legend_bad": {**_BORDER, "align": "center", "bg_color": COLOURS["bad"],
+                   "font_color": COLOURS["bad_text"]},
+    "bad_cf": {"bg_color": COLOURS["bad"], "font_color": COLOURS["bad_text"]},
+    "good_cf": {"bg_color": COLOURS["good"], "font_color": COLOURS["good_text"]},
+}
+
+
+def _invalid(cell: Cell, ref: str, years: tuple[int, int]) -> str | None:
+    """A formula true when the cell holds what its type does not take (pasting skips validation)."""
+    if cell.type == "count":
+        return f'IF(ISNUMBER({ref}),OR({ref}<0,{ref}<>INT({ref})),{ref}<>"")'
+    if cell.type == "signed_count":
+        return f'IF(ISNUMBER({ref}),{ref}<>INT({ref}),{ref}<>"")'
+    if cell.type == "money":
+        return f'IF(ISNUMBER({ref}),OR({ref}<0,ROUND({ref},6)<>{ref}),{ref}<>"")'
+    if cell.type == "year":
+        first, last = years
+        return f'IF(ISNUMBER({ref}),OR({ref}<{first},{ref}>{last},{ref}<>INT({ref})),{ref}<>"")'
+    if cell.type == "credit_code":
+        return f'AND({ref}<>"",NOT(IFERROR({_credit_code_ok(ref)},FALSE)))'
+    assert cell.type == "text" or cell.type not in NUMERIC_TYPES
+    return None
+
+
+def _credit_code_ok(ref: str) -> str:
+    """GB 32100 check character as a formula: weights are 3^(i-1) mod 31."""
+    chars = f'"{_CODE_CHARS}"'
+    index = f"FIND(MID({ref},ROW($1:$17),1),{chars})-1"
+    total = f"SUMPRODUCT(({index})*MOD(3^(ROW($1:$17)-1),31))"
+    return f"AND(LEN({ref})=18,MID({chars},MOD(-{total},31)+1,1)=RIGHT({ref}))"
+
+
+def _cached(value: object) -> float:
+    """The cached result of a numeric formula: its true value when known, else 0."""
+    return float(value) if isinstance(value, int | Decimal | float) else 0
+
+
+def _col(col: int) -> str:
+    return Position("", 0, col).a1.rstrip("0123456789")
+
+
+def _escape(text: str) -> str:
+    """Header/footer text: ``&`` is a control character there."""
+    return text.replace("&", "&&")
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
+def _column_points(width: float) -> float:
+    """Printed width of a column ``width`` characters wide (7-pixel digits, 5 pixels padding)."""
+    return (width * 7 + 5) * 0.75
+
+
+def _line_height(lines: int) -> float:
+    """Points for ``lines`` lines of 11 pt 宋体 with a little padding."""
+    return round(14.5 * lines + 5, 2)
