@@ -342,6 +342,90 @@ def collect_reports(
     raise typer.Exit(EXIT_VALID if done.ok else EXIT_INVALID)
 
 
+@app.command("build")
+@handled
+def build_template(
+    edition: EditionOpt = None,
+    spec_file: SpecOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False,
+                     help="输出文件（默认 templates/report_template.xlsx；指定 --unit 时为“单位名_年度…xlsx”）。"
+                          " / Output file."),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="预填并锁定的填报单位名称。 / Unit name to pre-fill.")
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="预填并锁定的报告年度。 / Report year to pre-fill.")
+    ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="预填并锁定的统一社会信用代码。 / Credit code to pre-fill."),
+    ] = None,
+    units: Annotated[
+        Path | None,
+        typer.Option("--units", dir_okay=False,
+                     help="单位名单（CSV：单位名称[,年度][,统一社会信用代码]），每个单位生成一份。"
+                          " / One workbook per unit listed."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", file_okay=False,
+                     help="--units 生成的文件放在这个文件夹。 / Folder for --units."),
+    ] = None,
+) -> None:
+    """生成锁定的 Excel 填报模板，或给各单位的分发用模板。 / Build the locked Excel workbook."""
+    from .distribution import Unit, check_unit, check_year, read_units
+    from .errors import UsageError
+    from .template import build
+
+    spec = resolve_spec(edition, spec_file)
+    if units is not None:
+        if unit is not None or code is not None or output is not None:
+            raise UsageError("--units 不能与 --unit、--code、-o 同时使用；输出文件夹用 --out-dir 指定")
+        if out_dir is None:
+            raise UsageError("使用 --units 时请用 --out-dir 指定输出文件夹")
+        listed = read_units(units, spec, year=year)
+        _build_copies(spec, listed, out_dir)
+        return
+    if out_dir is not None:
+        raise UsageError("--out-dir 只和 --units 一起使用；单个文件请用 -o 指定")
+    if code is not None and unit is None:
+        raise UsageError("指定 --code 时也要用 --unit 给出单位名称")
+    if unit is None and year is None:
+        default = "report_template.xlsx" if spec.edition == "2021" else (
+            f"report_template_{spec.edition}.xlsx")
+        path = build(spec, output or Path("templates") / default)
+        say(f"已生成 {path}（{spec.edition} 年版，模板第 {spec.template_version} 版）")
+        return
+    if unit is not None:
+        one = check_unit(spec, Unit(unit, year, code))
+        default = Path(one.file_name())
+    else:
+        one = Unit("", check_year(spec, year))
+        default = Path(f"report_template_{year}.xlsx")
+    values = one.values(spec)
+    path = build(spec, output or default, values=values, lock_keys=list(values))
+    say(f"已生成 {path}（已预填并锁定：{'、'.join(spec.cell(k).row_path[-1] for k in values)}）")
+
+
+def _build_copies(spec: Spec, listed: list[Any], out_dir: Path) -> None:
+    """One workbook per unit, with a progress bar on a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .template import build
+
+    console = Console(stderr=True)
+    columns = (TextColumn("生成分发用模板"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        for one in progress.track(listed):
+            values = one.values(spec)
+            build(spec, out_dir / one.file_name(), values=values, lock_keys=list(values))
+    say(f"已生成 {len(listed)} 份分发用模板，保存在 {out_dir}")
+
+
 def main() -> None:
     """Console entry point: usage mistakes are explained in Chinese and exit 2."""
     click = _click_exceptions()
