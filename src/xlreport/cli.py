@@ -254,6 +254,42 @@ def _click_exceptions() -> Any:
     return exceptions
 
 
+@app.command()
+@handled
+def read(
+    workbook: Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="填好的报表（.xlsx）。")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False,
+                     help="上报 JSON 写到这个文件（默认输出到屏幕）。 / Write the upload JSON here."),
+    ] = None,
+    report_path: ReportOpt = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", dir_okay=False,
+                     help="上年报告（JSON 或填好的 .xlsx），用于跨年度校验。 / Last year's report."),
+    ] = None,
+    strict: StrictOpt = False,
+    spec_file: SpecOpt = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="出错时显示完整调用栈。 / Show tracebacks.")
+    ] = False,
+) -> None:
+    """读取填好的报表，校验后输出上报 JSON。 / Read a filled workbook into validated upload JSON."""
+    from .reader import previous as load_previous
+    from .reader import read_workbook
+
+    _state["debug"] = _state["debug"] or debug
+    spec = resolve_spec(None, spec_file) if spec_file is not None else None
+    last = load_previous(previous) if previous is not None else None
+    result = read_workbook(workbook, spec=spec, strict=strict, prev=last.values if last else None)
+    if last is not None:
+        last.check_year(result.year)
+    if result.valid:
+        write_json(output, result.document())
+    finish(result.result, report_path)
+
+
 @app.command("merge")
 @handled
 def merge_reports(

@@ -109,6 +109,7 @@ class Workbook:
     structure_locked: bool
     date1904: bool
     rels: dict[str, tuple[str, str]] = field(repr=False)
+    _sst: list[str] = field(default_factory=list, repr=False)
 
     def __enter__(self) -> Workbook:
         return self
@@ -185,13 +186,14 @@ class Workbook:
         return None
 
     def _strings(self, last: int) -> list[str]:
-        part = self._part("sharedStrings")
-        strings: list[str] = []
-        if part is not None:
-            strings = _parse_strings(self, part, last)
-        if last >= len(strings):
-            raise _damaged(self.name, f"单元格引用的共享字符串第 {last + 1} 项不存在")
-        return strings
+        """Shared strings 0…``last`` at least (parsed again, further, when more are needed)."""
+        if last >= len(self._sst):
+            part = self._part("sharedStrings")
+            if part is not None:
+                self._sst = _parse_strings(self, part, last)
+            if last >= len(self._sst):
+                raise _damaged(self.name, f"单元格引用的共享字符串第 {last + 1} 项不存在")
+        return self._sst
 
     @cached_property
     def _date_styles(self) -> frozenset[int]:

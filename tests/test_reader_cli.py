@@ -1,0 +1,159 @@
+"""``xlreport read`` as a user runs it: stdout JSON, Chinese problems on stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import EXAMPLES, example, run_cli, write_json
+from support import workbooks
+from xlreport import cli, report, spec, template
+
+NATURAL = "requests.new.natural_person"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def blank(folder: Path) -> Path:
+    return template.build(spec.builtin("2021"), folder / "模板.xlsx")
+
+
+def _filled(blank: Path, dst: Path, name: str = "pingtan_2021", **changes: Any) -> Path:
+    sp = spec.builtin("2021")
+    flat = report.flatten(example(name), sp)
+    values = {k: v for k, v in flat.items() if v is not None and not sp.cell(k).computed}
+    values.update({k.replace("__", "."): v for k, v in changes.items()})
+    return workbooks.fill(blank, dst, values)
+
+
+def test_valid_workbook_prints_upload_json(blank: Path, folder: Path) -> None:
+    path = _filled(blank, folder / "平潭2021.xlsx")
+    run = run_cli("read", path)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout, parse_float=Decimal)
+    sp = spec.builtin("2021")
+    got = report.flatten(doc, sp)
+    assert set(got) == set(sp.cells)
+    published = {k: v for k, v in report.flatten(example("pingtan_2021"), sp).items() if v is not None}
+    assert {k: got[k] for k in published} == published
+    assert doc["proactive"]["fees"]["amount"] == Decimal("24252.311082")
+    assert '"amount": 24252.311082' in run.stdout
+    assert doc["source"]["file"] == "平潭2021.xlsx" and len(doc["source"]["sha256"]) == 64
+    assert run.stderr.strip() == "通过。"
+
+
+def test_output_and_report_files(blank: Path, folder: Path) -> None:
+    path = _filled(blank, folder / "有空白.xlsx", requests__carried_over__natural_person=None)
+    out, problems = folder / "out" / "上报.json", folder / "问题.json"
+    run = run_cli("read", path, "-o", out, "--report", problems)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ""
+    assert json.loads(out.read_text("utf-8"))["requests"]["carried_over"]["natural_person"] == 0
+    summary = json.loads(problems.read_text("utf-8"))
+    assert (summary["valid"], summary["edition"], summary["errors"], summary["warnings"]) == (
+        True, "2021", 0, 1
+    )
+    (problem,) = summary["problems"]
+    assert (problem["code"], problem["severity"], problem["sheet"]) == ("blank", "warning", "三、依申请公开")
+    assert "警告：" in run.stderr and "通过：0 个错误，1 个警告。" in run.stderr
+
+    strict = run_cli("read", path, "--strict")
+    assert strict.returncode == 1 and strict.stdout == ""
+    assert "错误：表三有 1 个空白单元格不能留空" in strict.stderr
+
+
+def test_invalid_workbook_lists_problems_and_exits_1(blank: Path, folder: Path) -> None:
+    path = _filled(blank, folder / "有错.xlsx", requests__new__natural_person="64件",
+                   proactive__fees__amount=Decimal("1.1234567"))
+    problems = folder / "有错.json"
+    run = run_cli("read", path, "--report", problems)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert lines[-1] == "不通过：2 个错误，0 个警告。"
+    sheet, ref = workbooks.cell_ref(path, NATURAL)
+    assert any(f"工作表“{sheet}”{ref} 单元格" in line and "“64件”" in line for line in lines)
+    summary = json.loads(problems.read_text("utf-8"))
+    assert [(p["code"], p["cell"]) for p in summary["problems"]] == [
+        ("too_many_decimals", workbooks.cell_ref(path, "proactive.fees.amount")[1]), ("not_a_number", ref)
+    ]
+    assert set(summary) == {"valid", "edition", "errors", "warnings", "problems"}
+    assert "Traceback" not in run.stderr
+
+
+def test_rule_errors_exit_1(blank: Path, folder: Path) -> None:
+    path = _filled(blank, folder / "不平衡.xlsx", requests__new__natural_person=65)
+    run = run_cli("read", path)
+    assert run.returncode == 1
+    assert "表三 自然人列：第一项加第二项之和为 65" in run.stderr
+
+
+@pytest.mark.parametrize("kind", ["json", "xlsx"])
+def test_previous_report(kind: str, blank: Path, folder: Path) -> None:
+    this = _filled(blank, folder / "平潭2022.xlsx", "pingtan_2022")
+    last = EXAMPLES / "pingtan_2021.json" if kind == "json" else _filled(blank, folder / "平潭2021.xlsx")
+    run = run_cli("read", this, "--previous", last)
+    assert run.returncode == 0, run.stderr
+
+    broken = write_json(folder / "上年有误.json", {
+        **example("pingtan_2021"),
+        "requests": {**example("pingtan_2021")["requests"],
+                     "carried_forward": {**example("pingtan_2021")["requests"]["carried_forward"],
+                                         "natural_person": 99}},
+    })
+    run = run_cli("read", this, "--previous", broken)
+    assert run.returncode == 1
+    assert "上年报告“四、结转下年度继续办理”为 99" in run.stderr
+
+
+def test_previous_report_of_the_wrong_year(blank: Path, folder: Path) -> None:
+    this = _filled(blank, folder / "平潭2022.xlsx", "pingtan_2022")
+    run = run_cli("read", this, "--previous", EXAMPLES / "suqian_city_2023.json")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "无法处理：上年报告“suqian_city_2023.json”是 2023 年度的，而本报告是 2022 年度，应使用 2021 年度的报告"
+    )
+
+
+def test_unreadable_previous_report(blank: Path, folder: Path) -> None:
+    this = _filled(blank, folder / "平潭2022.xlsx", "pingtan_2022")
+    bad = folder / "上年.xlsx"
+    bad.write_bytes(b"not a workbook")
+    run = run_cli("read", this, "--previous", bad)
+    assert run.returncode == 2
+    assert "上年.xlsx" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_exception_is_one_line(
+    debug: bool, blank: Path, folder: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from xlreport import reader
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(reader, "read_workbook", boom)
+    monkeypatch.setitem(cli._state, "debug", False)
+    argv = ["xlreport", "read", str(blank), *(["--debug"] if debug else [])]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == (
+        "内部错误（RuntimeError: boom）；加 --debug 可查看详细信息，请向维护者报告。"
+    )
+    assert ("Traceback" in err) is debug
+    if not debug:
+        assert len(err.strip().splitlines()) == 1
