@@ -15,18 +15,30 @@ earlier edition, where cells went (``migrations:`` in the spec)::
 ``{name}`` stands for one key segment and takes the same value on both sides.  :func:`plan` turns
 the declarations into a key-to-key :class:`Plan`; :func:`apply` moves values along it and lists
 every value that has no place in the new edition and every new cell left to fill.
+:func:`migrate_workbook` does all of it for a filled workbook: read it with its own edition and
+template version, move the values, and write a fresh template of the new edition holding them,
+with a first sheet (:data:`SHEET`) that lists what was not carried over and what is left to fill.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import tempfile
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+from xml.sax.saxutils import escape, quoteattr
 
 from .errors import SpecError
 from .spec import Spec
+
+if TYPE_CHECKING:
+    from .reader import ReadResult
 
 #: Name of the sheet that lists, in a migrated workbook, what was not carried over.
 SHEET = "迁移说明"
@@ -180,11 +192,6 @@ def apply(plan: Plan, values: Mapping[str, Any], *, year: int | None = None) -> 
     return Migrated(out, dropped, to_fill)
 
 
-def carry(plan: Plan, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` of an old-edition report under the new keys (for the cross-year rules)."""
-    return {plan.moves[k]: v for k, v in values.items() if k in plan.moves}
-
-
 def _convert(value: Any, kind: str) -> Any:
     if kind == "money" and isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
@@ -222,3 +229,187 @@ def _expand(pattern: str, spec: Spec, where: str) -> list[tuple[str, dict[str, s
 
 def _fill(pattern: str, bound: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: bound[m.group(1)], pattern)
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A migrated workbook: where from, where to, and what moved."""
+
+    source: dict[str, str]
+    target: dict[str, str]
+    moved: Migrated
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--report`` of ``xlreport migrate``."""
+        return {
+            "from": self.source,
+            "to": self.target,
+            "carried": len(self.moved.values),
+            "dropped": [d._asdict() for d in self.moved.dropped],
+            "to_fill": [t._asdict() for t in self.moved.to_fill],
+        }
+
+    def lines(self) -> list[str]:
+        """The same, for a person: what has no place in the new edition, what is left to fill."""
+        src, dst = self.source, self.target
+        out = [
+            f"已把 {src['file']}（{_version(src)}）迁移到 {dst['file']}（{_version(dst)}），"
+            f"带过去 {len(self.moved.values)} 项数据。",
+            f"新版本中没有位置、没有带过去的数据 {len(self.moved.dropped)} 项"
+            + ("：" if self.moved.dropped else "。"),
+        ]
+        out += [f"  {d.label}（{d.key}）：{_shown(d.value)}{_note(d.note)}" for d in self.moved.dropped]
+        out.append(f"需要填写或核实的单元格 {len(self.moved.to_fill)} 项"
+                   + ("：" if self.moved.to_fill else "。"))
+        out += [f"  {t.label}（{t.key}）{_note(t.note)}" for t in self.moved.to_fill]
+        return out
+
+
+def migrate_workbook(
+    old: Path, new_spec: Spec, out: Path, *, old_spec: Spec | None = None, year: int | None = None
+) -> Outcome:
+    """Move the values of the filled workbook ``old`` into a fresh template of ``new_spec``."""
+    from .reader import read_workbook
+    from .template import workbook_bytes
+
+    read = read_workbook(old, spec=old_spec)
+    values, unreadable = _old_values(read)
+    moved = apply(plan(read.spec, new_spec), values, year=year)
+    moved = moved._replace(dropped=[*unreadable, *moved.dropped])
+    source = {"file": Path(old).name, "edition": read.spec.edition,
+              "template_version": read.source.get("template_version", "")}
+    target = {"file": Path(out).name, "edition": new_spec.edition,
+              "template_version": new_spec.template_version}
+    outcome = Outcome(source, target, moved)
+    data = with_sheet(workbook_bytes(new_spec, values=moved.values), SHEET, _sheet_rows(outcome))
+    _write(Path(out), data)
+    return outcome
+
+
+def _old_values(read: ReadResult) -> tuple[dict[str, Any], list[Dropped]]:
+    """The values as filled in (blank cells stay blank) and the cells that could not be read."""
+    spec = read.spec
+    blank = {k for p in read.problems if p.code == "blank" for k in p.keys}
+    values = {
+        k: None if k in blank or k in read.invalid else v
+        for k, v in read.result.values.items()
+        if not spec.cell(k).computed
+    }
+    unreadable = [
+        Dropped(key, spec.cell(key).where, p.actual, f"原表中这一格无法识别，没有迁移：{p.message}")
+        for p in read.problems
+        if p.is_error
+        for key in p.keys
+        if key in read.invalid
+    ]
+    return values, unreadable
+
+
+def _version(side: Mapping[str, str]) -> str:
+    return f"{side['edition']} 年版，模板版本 {side['template_version'] or '未知'}"
+
+
+def _shown(value: Any) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _note(note: str) -> str:
+    return f"——{note}" if note else ""
+
+
+def _sheet_rows(outcome: Outcome) -> list[list[str]]:
+    src, dst, moved = outcome.source, outcome.target, outcome.moved
+    rows = [
+        [f"迁移说明：{src['file']}（{_version(src)}）→ {_version(dst)}"],
+        ["本工作簿由 xlreport migrate 生成。原表中能对应上的数据已填入各表；请核对下面列出的各项，"
+         "填写新增的单元格后再上报。本页不参与读取。"],
+        [],
+        [f"一、新版本中没有位置、没有带过去的数据（{len(moved.dropped)} 项）"],
+        ["序号", "原表中的位置", "键名", "原数值", "说明"],
+        *([str(i), d.label, d.key, _shown(d.value), d.note] for i, d in enumerate(moved.dropped, 1)),
+        [],
+        [f"二、需要填写或核实的单元格（{len(moved.to_fill)} 项）"],
+        ["序号", "新表中的位置", "键名", "", "说明"],
+        *([str(i), t.label, t.key, "", t.note] for i, t in enumerate(moved.to_fill, 1)),
+    ]
+    return rows
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".xlreport-", suffix=".xlsx", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_WIDTHS = (6, 60, 44, 14, 60)
+_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def with_sheet(data: bytes, name: str, rows: list[list[str]]) -> bytes:
+    """``data`` (an xlsx from :mod:`xlreport.template`) with a protected sheet of plain text added
+    in front, shown when the file is opened; defined names keep pointing at their sheets."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    sheets = [int(n) for n in re.findall(r"xl/worksheets/sheet(\d+)\.xml", " ".join(source.namelist()))]
+    part = f"worksheets/sheet{max(sheets) + 1}.xml"
+    book = source.read("xl/workbook.xml").decode("utf-8")
+    rels = source.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    types = source.read("[Content_Types].xml").decode("utf-8")
+    rid = "rId{}".format(max(map(int, re.findall(r'Id="rId(\d+)"', rels))) + 1)
+    sheet_id = max(map(int, re.findall(r'sheetId="(\d+)"', book))) + 1
+    entry = f'<sheet name={quoteattr(name)} sheetId="{sheet_id}" r:id="{rid}"/>'
+    book = re.sub(r'localSheetId="(\d+)"', lambda m: f'localSheetId="{int(m.group(1)) + 1}"', book)
+    book = re.sub(r' (?:activeTab|firstSheet)="\d+"', "", book)
+    edits = {
+        "xl/workbook.xml": book.replace("<sheets>", "<sheets>" + entry, 1),
+        "xl/_rels/workbook.xml.rels": rels.replace(
+            "</Relationships>",
+            f'<Relationship Id="{rid}" Type="{_REL}/worksheet" Target="{part}"/></Relationships>', 1),
+        "[Content_Types].xml": types.replace(
+            "</Types>", f'<Override PartName="/xl/{part}" ContentType="{_SHEET_TYPE}"/></Types>', 1),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            member = source.read(info)
+            if info.filename in edits:
+                member = edits[info.filename].encode("utf-8")
+            elif info.filename.startswith("xl/worksheets/sheet"):
+                member = member.replace(b' tabSelected="1"', b"", 1)
+            target.writestr(info, member)
+        target.writestr(f"xl/{part}", _sheet_xml(rows))
+    return out.getvalue()
+
+
+def _sheet_xml(rows: list[list[str]]) -> str:
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+                   for i, w in enumerate(_WIDTHS, 1))
+    lines = []
+    for r, row in enumerate(rows, 1):
+        cells = "".join(
+            f'<c r="{chr(65 + c)}{r}" t="inlineStr"><is><t xml:space="preserve">'
+            f"{escape(_XML_CHARS.sub('', text))}</t></is></c>"
+            for c, text in enumerate(row) if text
+        )
+        lines.append(f'<row r="{r}">{cells}</row>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        '<sheetPr><tabColor rgb="FFFFC000"/></sheetPr>'
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'
+        f'<sheetData>{"".join(lines)}</sheetData>'
+        '<sheetProtection sheet="1" objects="1" scenarios="1"/>'
+        "</worksheet>"
+    )

@@ -32,7 +32,11 @@ from .spec import BUILTIN_EDITIONS, TYPES, Cell, Spec
 
 if TYPE_CHECKING:
     from .layout import Layout
+    from .registry import Released
     from .validate import Result
+
+    #: Where a workbook's cells and labels are: the current layout or a released older one.
+    Placed = Layout | Released
 
 GENERATOR = f"xlreport {__version__}"
 #: Rows of the metadata sheet that are read (key in column A, value in column B).
@@ -100,8 +104,7 @@ def read_workbook(
     data = _load(path, limits)
     with xlsx.open_workbook(data, path.name) as book:
         meta = metadata(book)
-        spec = recognise(meta, spec, path.name)
-        lay = _layout(spec)
+        spec, lay = recognise(meta, spec, path.name)
         _verify_sheets(book, lay)
         _verify_names(book, lay)
         grids = book.read_sheets(_extent(lay))
@@ -149,13 +152,17 @@ def metadata(book: xlsx.Workbook) -> dict[str, str]:
     return meta
 
 
-def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> Spec:
-    """The spec a workbook's template was made from, or :class:`UnreadableInput`.
+def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> tuple[Spec, Placed]:
+    """The spec to read a workbook with and where its template put everything, or
+    :class:`UnreadableInput`.
 
-    This is the one place that decides which templates are readable: for now the current layout
-    of each built-in edition (or of the ``spec`` passed in).
+    This is the one place that decides which templates are readable: the current layout of each
+    built-in edition (or of the ``spec`` passed in), and every older layout of a built-in edition
+    registered in :mod:`xlreport.registry`.
     """
+    from . import registry
     from .layout import TEMPLATE_ID
+    from .spec import builtin
 
     template_id = meta.get("template_id", "")
     if template_id != TEMPLATE_ID:
@@ -172,30 +179,33 @@ def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> Spec:
                 f"{'、'.join(BUILTIN_EDITIONS)} 年版；请升级 xlreport，或" + _GET_TEMPLATE[1:],
                 code="unknown_template",
             )
-        from .spec import builtin
-
         spec = builtin(edition)
     elif edition != spec.edition:
         raise UnreadableInput(
             f"文件“{name}”的填报模板是“{edition[:20]}”年版，而指定的规格是 {spec.edition} 年版",
             code="unknown_template",
         )
-    version = meta.get("template_version", "")
-    if version != spec.template_version:
+    version, digest = meta.get("template_version", ""), meta.get("layout_digest")
+    if version == spec.template_version and digest == _layout(spec).digest:
+        return spec, _layout(spec)
+    builtin_spec = spec.edition in BUILTIN_EDITIONS and spec.digest == builtin(spec.edition).digest
+    released = registry.find(spec.edition, version) if builtin_spec else None
+    if released is not None and released.digest == digest:
+        return released.spec(), released
+    if version != spec.template_version and released is None:
+        known = registry.versions(spec.edition) if builtin_spec else [spec.template_version]
         raise UnreadableInput(
             f"文件“{name}”由未知版本的 {spec.edition} 年版填报模板生成（模板版本“{version[:20]}”，"
-            f"本程序认识的是“{spec.template_version}”），无法确认各数据的位置；"
+            f"本程序认识的是“{'”“'.join(known)}”），无法确认各数据的位置；"
             "请用最新的填报模板（xlreport build 生成）重新填写，或升级 xlreport",
             code="unknown_template",
         )
-    if meta.get("layout_digest") != _layout(spec).digest:
-        raise UnreadableInput(
-            f"文件“{name}”的模板信息写明是 {spec.edition} 年版第“{version[:20]}”版模板，"
-            "但表格布局与该版本不同（模板信息或模板可能被其他程序改动过），无法确认各数据的位置；"
-            "请用最新的填报模板（xlreport build 生成）重新填写",
-            code="unknown_template",
-        )
-    return spec
+    raise UnreadableInput(
+        f"文件“{name}”的模板信息写明是 {spec.edition} 年版第“{version[:20]}”版模板，"
+        "但表格布局与该版本不同（模板信息或模板可能被其他程序改动过），无法确认各数据的位置；"
+        "请用最新的填报模板（xlreport build 生成）重新填写",
+        code="unknown_template",
+    )
 
 
 @cache
@@ -217,7 +227,7 @@ def _load(path: Path, limits: Limits) -> bytes:
     return data
 
 
-def _extent(lay: Layout) -> dict[str, tuple[int, int]]:
+def _extent(lay: Placed) -> dict[str, tuple[int, int]]:
     """Per sheet, the last row and column holding a cell or label of the template."""
     extent: dict[str, tuple[int, int]] = {}
     places = [(p.sheet, p.row, p.col) for p in lay.cells.values()]
@@ -238,15 +248,18 @@ def _tampered(name: str, what: str) -> UnreadableInput:
     )
 
 
-def _verify_sheets(book: xlsx.Workbook, lay: Layout) -> None:
-    """Every sheet of the template present under its name; no sheet added.  Hidden, shown and
-    reordered sheets are fine (a LibreOffice save turns very hidden into hidden)."""
+def _verify_sheets(book: xlsx.Workbook, lay: Placed) -> None:
+    """Every sheet of the template present under its name; no sheet added but the notes of a
+    migrated workbook.  Hidden, shown and reordered sheets are fine (a LibreOffice save turns very
+    hidden into hidden)."""
     from .layout import META_SHEET
+    from .migrate import SHEET as MIGRATION_NOTES
 
     expected = [n for n in lay.sheet_names if n != META_SHEET]
     present = [s.name for s in book.sheets]
     changes = [f"缺少工作表“{n}”（被删除或改名）" for n in expected if n not in present]
-    changes += [f"多出工作表“{n}”" for n in present if n not in expected and n != META_SHEET]
+    changes += [f"多出工作表“{n}”" for n in present
+                if n not in expected and n not in (META_SHEET, MIGRATION_NOTES)]
     changes += [f"工作表“{n}”出现了不止一次" for n in dict.fromkeys(present)
                 if present.count(n) > 1]
     if changes:
@@ -257,7 +270,7 @@ def _verify_sheets(book: xlsx.Workbook, lay: Layout) -> None:
 _Moved = tuple[str, int, int, "tuple[str, int, int] | None", str]
 
 
-def _verify_names(book: xlsx.Workbook, lay: Layout) -> None:
+def _verify_names(book: xlsx.Workbook, lay: Placed) -> None:
     """Every cell's defined name points at exactly the template's cell, and only there."""
     missing: list[str] = []
     moved: dict[str, list[_Moved]] = {}
@@ -325,7 +338,7 @@ def _name_target(formula: str) -> tuple[str, int, int] | None:
     return sheet, start[0], start[1]
 
 
-def _verify_labels(name: str, grids: Mapping[str, xlsx.Grid], lay: Layout) -> None:
+def _verify_labels(name: str, grids: Mapping[str, xlsx.Grid], lay: Placed) -> None:
     """Every label of the template (titles, headings, row and column labels) still in place."""
     wrong: dict[str, list[tuple[Any, str]]] = {}
     for label in lay.labels:
@@ -380,7 +393,7 @@ def _clip(text: str, limit: int = 30) -> str:
 
 
 def _values(
-    spec: Spec, lay: Layout, raws: Mapping[str, Any]
+    spec: Spec, lay: Placed, raws: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Each input cell parsed with the value policy; problems name the sheet, cell and labels.
 
