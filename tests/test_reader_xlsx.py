@@ -166,6 +166,20 @@ def test_columns_after_the_last_one_asked_for_are_skipped() -> None:
     assert got == {"A1": "1"}
 
 
+def test_reading_stops_at_the_end_of_the_cells() -> None:
+    """What follows the cells (validation, conditional formats: most of a template's bytes) is
+    never parsed."""
+    rel = f'<Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+    book = _raw_book({
+        "[Content_Types].xml": "<Types/>",
+        "xl/workbook.xml": _workbook_xml([("表1", "")]),
+        "xl/_rels/workbook.xml.rels": f"<Relationships>{rel}</Relationships>",
+        "xl/worksheets/sheet1.xml": f'<worksheet {NS}><sheetData><row r="1"><c r="A1"><v>1</v>'
+        "</c></row></sheetData><conditionalFormatting><never-closed></worksheet>",
+    })
+    assert _values(book) == {"A1": "1"}
+
+
 @pytest.mark.parametrize(
     ("rows", "phrase"),
     [

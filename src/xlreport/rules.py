@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .problems import Problem
@@ -327,7 +328,7 @@ def evaluate(
 ) -> list[Outcome]:
     """Evaluate every check of ``spec``; cross-year checks only when ``prev`` is given."""
     outcomes = []
-    for check in spec.checks():
+    for check in _checks(spec):
         if check.cross_year and prev is None:
             continue
         sides = check.sides(values, prev)
@@ -336,6 +337,12 @@ def evaluate(
         else:
             outcomes.append(Outcome(check, *sides, check.holds(*sides)))
     return outcomes
+
+
+@cache
+def _checks(spec: Spec) -> tuple[Check, ...]:
+    """The expanded checks of a spec, once per spec object (a spec is immutable)."""
+    return tuple(spec.checks())
 
 
 def _plain(value: Decimal) -> Number:

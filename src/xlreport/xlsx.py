@@ -468,6 +468,8 @@ class _SheetParser(_TextCollector):
 
     def end(self, tag: str) -> None:
         if self.cell is None:
+            if tag == "sheetData":  # the cells are done; the rest is formatting and validation
+                raise _Stop
             return
         if tag == "c":
             self._store(self.cell)
