@@ -422,9 +422,15 @@ def _visible(text: str) -> bool:
 
 
 def _problem(cell: Cell, ref: str, raw: Any, parsed: Any) -> Problem:
+    from .values import Formula, FormulaError
+
     shown = _shown(raw)
     where = f"{cell.where}（工作表“{cell.sheet}”{ref} 单元格，{cell.key}）"
-    found = f"填写的是公式“{shown}”" if shown.startswith("=") else f"填写的是“{_clip(shown, 40)}”"
+    if isinstance(raw, Formula):
+        result = f"（结果为 {raw.cached}）" if isinstance(raw.cached, FormulaError) else ""
+        found = f"填写的是公式“{_clip(shown, 40)}”{result}"
+    else:
+        found = f"填写的是“{_clip(shown, 40)}”"
     text = f"{where}：{found}，{parsed.hint}"
     if parsed.is_error:
         text += f"；应填写{TYPES[cell.type]}"
@@ -441,10 +447,12 @@ def _problem(cell: Cell, ref: str, raw: Any, parsed: Any) -> Problem:
 
 def _shown(raw: Any) -> str:
     """A raw cell as the clerk sees it: ``12件``, ``=B5+1``, ``#VALUE!``, ``4166.241619``."""
-    from .values import Formula, XmlNumber
+    from .values import Formula, FormulaError, XmlNumber
 
     if isinstance(raw, Formula):
         return f"={raw.text}"
+    if isinstance(raw, FormulaError):
+        return str(raw)
     if isinstance(raw, XmlNumber):
         try:
             return format(Decimal(raw), "f")
