@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.cell_range import CellRange
 
 from conftest import REPO, run_cli
 from xlreport import spec as spec_mod
@@ -158,6 +159,20 @@ def test_fonts_and_print_setup(built) -> None:
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.page_setup.fitToWidth in (None, 1)  # 1 is the default, left out
         assert "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+
+
+def test_print_area_holds_everything(built) -> None:
+    """Nothing the clerk needs is off the printed page."""
+    spec, _, wb, _ = built
+    lay = layout(spec)
+    areas = {ws.title: CellRange(ws.print_area.split("!")[1])
+             for ws in wb.worksheets if ws.sheet_state == "visible"}
+    for pos in [*lay.cells.values(), *lay.checks.values()]:
+        last_row, last_col = lay.span(pos)
+        area = areas[pos.sheet]
+        assert area.max_row >= last_row + 1 and area.max_col >= last_col + 1, pos
+    for title, area in areas.items():
+        assert (area.max_row, area.max_col) == (wb[title].max_row, wb[title].max_column), title
 
 
 def test_committed_template_is_current() -> None:

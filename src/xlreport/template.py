@@ -536,7 +536,7 @@ class _Writer:
         ws.conditional_format(FIRST_CHECK_ROW, 0, last_row, last_col, {
             "type": "formula", "criteria": f'=${_col(RESULT_COL)}{FIRST_CHECK_ROW + 1}="{FAIL}"',
             "format": self.fmt("bad_cf")})
-        self.finish(ws, CHECKS_SHEET, len(CHECK_COLUMNS), last_row, (0, CHECKS_HEADER_ROW))
+        self.finish(ws, CHECKS_SHEET, len(CHECK_COLUMNS), last_row + 1, (0, CHECKS_HEADER_ROW))
         ws.freeze_panes(FIRST_CHECK_ROW, 0)
 
     def check_row(self, ws: Worksheet, row: int, number: int, check: Check) -> None:
