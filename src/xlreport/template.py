@@ -105,6 +105,7 @@ PROTECTED = (
     "工作表已保护，只能在浅黄色单元格中输入；请不要撤销保护、插入或删除行列。"
     "需要说明的情况请写在“文字部分”。"
 )
+CHECKED = "填写时自动检查以下勾稽关系，结果见“校验结果”（“错误”必须改正，“警告”请核实）："
 CROSS_YEAR = "以下检查需要上年的报告，由汇总单位读取报表时进行，不在“校验结果”中："
 
 #: Prompt title, prompt, error title, error message of each input type.
@@ -273,10 +274,23 @@ class _Writer:
             self.formats[name] = self.book.add_format(_FORMATS[name])
         return self.formats[name]
 
-    def input_format(self, cell: Cell) -> Format:
-        kind = "text" if cell.type in ("text", "credit_code") else "number"
-        state = "prefilled" if cell.key in self.locked else "input"
-        return self.fmt(f"{state}_{kind}")
+    def input_format(self, cell: Cell, long: bool) -> Format:
+        """Unlocked and yellow (or locked and green when pre-filled); text as text, numbers to
+        the right, a multi-line text from the top."""
+        prefilled = cell.key in self.locked
+        name = f"{'prefilled' if prefilled else 'input'}_{cell.type}{'_long' if long else ''}"
+        if name not in self.formats:
+            props: dict[str, Any] = {
+                **_BORDER, "locked": prefilled,
+                "bg_color": COLOURS["prefilled" if prefilled else "input"],
+                "align": "right" if cell.numeric else "left",
+            }
+            if cell.type in ("text", "credit_code"):
+                props["num_format"] = "@"
+            if long:
+                props["valign"] = "top"
+            self.formats[name] = self.book.add_format(props)
+        return self.formats[name]
 
     def column(self, ws: Worksheet, col: int, width: float) -> None:
         self.widths_of.setdefault(ws.name, {})[col] = width
@@ -349,7 +363,7 @@ class _Writer:
             ws.write_formula(pos.row, pos.col, "=" + "+".join(refs), fmt,
                              _cached(self.numbers.get(cell.key)))
         else:
-            fmt = self.input_format(cell)
+            fmt = self.input_format(cell, pos.row in self.lay.grids[pos.sheet].lines)
             self.merge(ws, pos.row, pos.col, last_row, last_col, fmt)
             value = self.prefill.get(cell.key)
             if isinstance(value, str):
@@ -438,13 +452,14 @@ class _Writer:
         for lb in labels:
             if lb.kind in ("row", "column") and lb.last_col == lb.col:
                 need[lb.col] = max(need[lb.col], text_width(lb.text))
+        data = _clamp(max(need[grid.label_cols:], default=0) + 2, 11, 16)  # all alike
         widths: list[float] = []
         for col in range(grid.width):
             if col < grid.label_cols:
                 last = col == grid.label_cols - 1
                 widths.append(_clamp(need[col] + 2, 12 if last else 8, 40 if last else 12))
             else:
-                widths.append(_clamp(need[col] + 2, 11, 16))
+                widths.append(data)
         for cell in cells:
             pos = self.lay.cells[cell.key]
             span = range(pos.col, self.lay.span(pos)[1] + 1)
@@ -490,8 +505,9 @@ class _Writer:
                      f"由 {meta['generator']} 生成。", ""),
             ("填写步骤", "\n".join(STEPS), ""),
         ]
-        rows += [("颜色" if i == 0 else "", text, colour) for i, (colour, _, text) in enumerate(LEGEND)]
-        rows.append(("自动校验", "\n".join(
+        rows.append(("颜色", "单元格的底色表示：", ""))
+        rows += [("", text, colour) for colour, _, text in LEGEND]
+        rows.append(("自动校验", CHECKED + "\n" + "\n".join(
             f"{i}. {r.description}（{SEVERITY_WORDS[r.severity]}）" for i, r in enumerate(in_book, 1)
         ), ""))
         if cross:
@@ -596,17 +612,11 @@ _BORDER = {"border": 1, "valign": "vcenter", "text_wrap": True}
 _FORMATS: dict[str, dict[str, Any]] = {
     "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
     "subtitle": {"align": "left", "valign": "vcenter"},
-    "caption": {**_BORDER, "bold": True, "align": "left", "bg_color": COLOURS["heading"]},
+    "caption": {**_BORDER, "bold": True, "align": "center", "bg_color": COLOURS["heading"]},
     "corner": {**_BORDER, "align": "center", "bg_color": COLOURS["heading"]},
     "heading": {**_BORDER, "bold": True, "align": "center", "bg_color": COLOURS["heading"]},
     "row_group": {**_BORDER, "align": "center"},
     "row_leaf": {**_BORDER, "align": "left"},
-    "input_number": {**_BORDER, "locked": False, "bg_color": COLOURS["input"], "align": "right"},
-    "input_text": {**_BORDER, "locked": False, "bg_color": COLOURS["input"], "num_format": "@",
-                   "align": "left", "valign": "top"},
-    "prefilled_number": {**_BORDER, "bg_color": COLOURS["prefilled"], "align": "right"},
-    "prefilled_text": {**_BORDER, "bg_color": COLOURS["prefilled"], "num_format": "@",
-                       "align": "left", "valign": "top"},
     "computed": {**_BORDER, "bold": True, "bg_color": COLOURS["computed"], "align": "right"},
     "check": {**_BORDER, "align": "left"},
     "check_center": {**_BORDER, "align": "center"},
