@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,6 +227,7 @@ def _load(path: Path, limits: Limits) -> bytes:
     return data
 
 
+@cache
 def _extent(lay: Placed) -> dict[str, tuple[int, int]]:
     """Per sheet, the last row and column holding a cell or label of the template."""
     extent: dict[str, tuple[int, int]] = {}
@@ -321,6 +322,7 @@ def _shift(items: list[_Moved], sheet: str) -> str:
     return f"，整体{'、'.join(moves)}（{cause}了行或列）"
 
 
+@lru_cache(maxsize=4096)
 def _name_target(formula: str) -> tuple[str, int, int] | None:
     """``'三、依申请公开'!$B$5`` (quoted or not, or a one-cell range) → (sheet, row, col)."""
     text = formula.strip().removeprefix("=")

@@ -25,7 +25,7 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import PurePosixPath
 from pyexpat import ExpatError, ParserCreate
 from typing import Any
@@ -38,6 +38,7 @@ from .values import Formula, FormulaError, Raw, XmlNumber
 
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384
 _CHUNK = 64 * 1024
+_STRINGS_CHUNK = 16 * 1024
 _RESAVE = "请在 Excel 或 WPS 中重新保存后提交"
 _REL_TYPE = "/relationships/"
 
@@ -62,6 +63,7 @@ def a1(row: int, col: int) -> str:
     return f"{letters}{row + 1}"
 
 
+@lru_cache(maxsize=16384)
 def parse_a1(ref: str) -> tuple[int, int] | None:
     """``B5`` or ``$B$5`` → ``(4, 1)``; None if ``ref`` is not one cell inside the sheet limits."""
     m = _A1.fullmatch(ref)
@@ -109,7 +111,7 @@ class Workbook:
     structure_locked: bool
     date1904: bool
     rels: dict[str, tuple[str, str]] = field(repr=False)
-    _sst: list[str] = field(default_factory=list, repr=False)
+    _sst: _StringTable | None = field(default=None, repr=False)
 
     def __enter__(self) -> Workbook:
         return self
@@ -186,14 +188,14 @@ class Workbook:
         return None
 
     def _strings(self, last: int) -> list[str]:
-        """Shared strings 0…``last`` at least (parsed again, further, when more are needed)."""
-        if last >= len(self._sst):
-            part = self._part("sharedStrings")
-            if part is not None:
-                self._sst = _parse_strings(self, part, last)
-            if last >= len(self._sst):
-                raise _damaged(self.name, f"单元格引用的共享字符串第 {last + 1} 项不存在")
-        return self._sst
+        """Shared strings 0…``last`` at least."""
+        part = self._part("sharedStrings")
+        if self._sst is None and part is not None:
+            self._sst = _StringTable(self, part)
+        strings = self._sst.upto(last) if self._sst is not None else []
+        if last >= len(strings):
+            raise _damaged(self.name, f"单元格引用的共享字符串第 {last + 1} 项不存在")
+        return strings
 
     @cached_property
     def _date_styles(self) -> frozenset[int]:
@@ -250,33 +252,28 @@ class _Stop(Exception):
 
 
 class _Handler:
-    """Receives the events of one XML part; element names are local (namespace removed)."""
-
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        """An element starts."""
-
-    def end(self, tag: str) -> None:
-        """An element ends."""
-
-    def data(self, text: str) -> None:
-        """Character data (only delivered while :attr:`collecting`)."""
+    """Receives the events of one XML part straight from expat (no namespace processing: an
+    element name may carry a prefix, ``x:c``, which handlers strip)."""
 
     collecting = False
 
+    def __init__(self) -> None:
+        self.parts: list[str] = []
 
-def _expat(book: str, part: str, data: bytes, handler: _Handler) -> None:
-    parser = ParserCreate(namespace_separator="}")
-    parser.buffer_text = True
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        """An element starts."""
 
-    def start(name: str, attrs: dict[str, str]) -> None:
-        handler.start(name.rpartition("}")[2], attrs)
+    def end(self, name: str) -> None:
+        """An element ends."""
 
-    def end(name: str) -> None:
-        handler.end(name.rpartition("}")[2])
+    def data(self, text: str) -> None:
+        if self.collecting:
+            self.parts.append(text)
 
-    def chars(text: str) -> None:
-        if handler.collecting:
-            handler.data(text)
+
+def _parser(handler: _Handler) -> Any:
+    """An expat parser feeding ``handler`` that refuses what ``defusedxml`` refuses: a DTD
+    (hence any entity declaration) and external references."""
 
     def doctype(name: str, sysid: Any, pubid: Any, internal: Any) -> None:
         raise DTDForbidden(name, sysid, pubid)
@@ -287,20 +284,24 @@ def _expat(book: str, part: str, data: bytes, handler: _Handler) -> None:
     def external(context: Any, base: Any, sysid: Any, pubid: Any) -> None:
         raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
+    parser = ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler = handler.start
+    parser.EndElementHandler = handler.end
+    parser.CharacterDataHandler = handler.data
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
     parser.UnparsedEntityDeclHandler = entity
     parser.ExternalEntityRefHandler = external
-    view = memoryview(data)
+    return parser
+
+
+def _feed(book: str, part: str, parser: Any, chunk: bytes, final: bool) -> bool:
+    """Parse one chunk; False once the handler stopped the parse."""
     try:
-        for at in range(0, len(data), _CHUNK):
-            parser.Parse(view[at : at + _CHUNK].tobytes(), False)
-        parser.Parse(b"", True)
+        parser.Parse(chunk, final)
     except _Stop:
-        pass
+        return False
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
         raise UnreadableInput(
             f"文件“{book}”的 {part} 含有 XML 文档类型或实体声明（DTD），Excel 和 WPS 不会写出这种内容，"
@@ -311,6 +312,20 @@ def _expat(book: str, part: str, data: bytes, handler: _Handler) -> None:
         raise _damaged(book, f"{part} 不是有效的 XML（第 {exc.lineno} 行）") from None
     except (ValueError, OverflowError) as exc:
         raise _damaged(book, f"{part} 中的数据有误（{exc}）") from None
+    return True
+
+
+def _expat(book: str, part: str, data: bytes, handler: _Handler) -> None:
+    """Parse ``data`` into ``handler`` in chunks, until its end or until the handler stops."""
+    parser = _parser(handler)
+    for at in range(0, len(data), _CHUNK):
+        if not _feed(book, part, parser, data[at : at + _CHUNK], False):
+            return
+    _feed(book, part, parser, b"", True)
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2] if ":" in name else name
 
 
 def _damaged(name: str, detail: str) -> UnreadableInput:
@@ -326,7 +341,7 @@ class _TextCollector(_Handler):
     """Collects the text of ``<t>`` elements, skipping phonetic runs (``<rPh>``)."""
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
+        super().__init__()
         self.phonetic = 0
 
     def text_start(self, tag: str) -> None:
@@ -340,9 +355,6 @@ class _TextCollector(_Handler):
             self.phonetic -= 1
         elif tag == "t":
             self.collecting = False
-
-    def data(self, text: str) -> None:
-        self.parts.append(text)
 
     def take(self) -> str:
         text = _unescape("".join(self.parts))
@@ -361,8 +373,8 @@ def _parse_rels(
     base = PurePosixPath(source).parent
 
     class Rels(_Handler):
-        def start(self, tag: str, attrs: dict[str, str]) -> None:
-            if tag == "Relationship" and attrs.get("TargetMode") != "External":
+        def start(self, name: str, attrs: dict[str, str]) -> None:
+            if _local(name) == "Relationship" and attrs.get("TargetMode") != "External":
                 target = attrs.get("Target", "")
                 path = target.lstrip("/") if target.startswith("/") else str(base / target)
                 rels[attrs.get("Id", "")] = (attrs.get("Type", ""), _normalise(path))
@@ -386,35 +398,33 @@ class _WorkbookHandler(_Handler):
     """Sheets, workbook-scoped defined names, structure protection and the date system."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.sheets: list[tuple[str, str, str | None]] = []
         self.names: dict[str, list[str]] = {}
         self.locked = False
         self.date1904 = False
         self._name: str | None = None
-        self._text: list[str] = []
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if tag == "sheet":
-            rid = next((v for k, v in attrs.items() if k.endswith("relationships}id")), None)
-            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
-        elif tag == "definedName":
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "definedName":
             scoped = "localSheetId" in attrs
             self._name = None if scoped else attrs.get("name", "").lower()
-            self._text = []
+            self.parts = []
             self.collecting = not scoped
+        elif tag == "sheet":
+            rid = next((v for k, v in attrs.items() if k == "id" or k.endswith(":id")), None)
+            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
         elif tag == "workbookProtection":
             self.locked = attrs.get("lockStructure", "0") in ("1", "true")
         elif tag == "workbookPr":
             self.date1904 = attrs.get("date1904", "0") in ("1", "true")
 
-    def end(self, tag: str) -> None:
-        if tag == "definedName" and self._name is not None:
-            self.names.setdefault(self._name, []).append("".join(self._text).strip())
+    def end(self, name: str) -> None:
+        if self._name is not None and _local(name) == "definedName":
+            self.names.setdefault(self._name, []).append("".join(self.parts).strip())
             self._name = None
             self.collecting = False
-
-    def data(self, text: str) -> None:
-        self._text.append(text)
 
 
 class _SheetParser(_TextCollector):
@@ -439,8 +449,10 @@ class _SheetParser(_TextCollector):
     def _bad(self, detail: str) -> UnreadableInput:
         return _damaged(self.book.name, f"工作表“{self.entry.name}”{detail}")
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if tag == "c":
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if ":" in name:
+            name = name.rpartition(":")[2]
+        if name == "c":
             ref = attrs.get("r")
             if ref is None:
                 self.col += 1
@@ -451,13 +463,13 @@ class _SheetParser(_TextCollector):
                 self.col = pos[1]
             self.cell, self.values = attrs, {}
         elif self.cell is not None:
-            if tag in ("v", "f"):
-                self.target, self.collecting, self.parts = tag, True, []
-            elif tag == "is":
+            if name == "v" or name == "f":
+                self.target, self.collecting, self.parts = name, True, []
+            elif name == "is":
                 self.target, self.parts = "is", []
             elif self.target == "is":
-                self.text_start(tag)
-        elif tag == "row":
+                self.text_start(name)
+        elif name == "row":
             number = attrs.get("r")
             row = self.row + 1 if number is None else _int(number, 0) - 1
             if not self.row < row < MAX_ROWS:
@@ -466,22 +478,24 @@ class _SheetParser(_TextCollector):
                 raise _Stop
             self.row, self.col = row, -1
 
-    def end(self, tag: str) -> None:
+    def end(self, name: str) -> None:
+        if ":" in name:
+            name = name.rpartition(":")[2]
         if self.cell is None:
-            if tag == "sheetData":  # the cells are done; the rest is formatting and validation
+            if name == "sheetData":  # the cells are done; the rest is formatting and validation
                 raise _Stop
             return
-        if tag == "c":
+        if name == "c":
             self._store(self.cell)
             self.cell = None
-        elif tag in ("v", "f") and self.target == tag:
-            self.values[tag] = "".join(self.parts)
+        elif name == self.target and name != "is":
+            self.values[name] = "".join(self.parts)
             self.target, self.collecting = None, False
-        elif tag == "is":
+        elif name == "is":
             self.values["v"] = self.take()
             self.target = None
         elif self.target == "is":
-            self.text_end(tag)
+            self.text_end(name)
 
     def _store(self, attrs: dict[str, str]) -> None:
         if self.row < 0:
@@ -497,8 +511,9 @@ class _SheetParser(_TextCollector):
             text = str(index)
         elif kind in ("str", "inlineStr") and text is not None:
             text = _unescape(text)
+        style = attrs.get("s")
         self.cells[self.row, self.col] = RawCell(
-            kind, text, self.values.get("f"), _int(attrs.get("s", "0"), 0)
+            kind, text, self.values.get("f"), _int(style, 0) if style else 0
         )
 
 
@@ -507,28 +522,35 @@ def _int(text: str, default: int) -> int:
     return int(text) if text.isdigit() and len(text) < 10 else default
 
 
-def _parse_strings(book: Workbook, part: str, last: int) -> list[str]:
-    """Shared strings 0…``last`` (the parse stops there); rich-text runs are joined."""
+class _StringTable(_TextCollector):
+    """The shared strings, parsed as far as needed and resumed when more are needed; rich-text
+    runs are joined."""
 
-    class Strings(_TextCollector):
-        def __init__(self) -> None:
-            super().__init__()
-            self.items: list[str] = []
+    def __init__(self, book: Workbook, part: str) -> None:
+        super().__init__()
+        self.book, self.part = book, part
+        self.source = _member(book.zf, book.name, part, "strings")
+        self.parser = _parser(self)
+        self.at = 0
+        self.items: list[str] = []
 
-        def start(self, tag: str, attrs: dict[str, str]) -> None:
-            self.text_start(tag)
+    def upto(self, last: int) -> list[str]:
+        """At least the strings 0…``last``, unless the table ends first."""
+        while len(self.items) <= last and self.at <= len(self.source):
+            chunk = self.source[self.at : self.at + _STRINGS_CHUNK]
+            self.at += _STRINGS_CHUNK
+            _feed(self.book.name, self.part, self.parser, chunk, self.at > len(self.source))
+        return self.items
 
-        def end(self, tag: str) -> None:
-            if tag == "si":
-                self.items.append(self.take())
-                if len(self.items) > last:
-                    raise _Stop
-            else:
-                self.text_end(tag)
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.text_start(_local(name))
 
-    handler = Strings()
-    book.parse(part, "strings", handler)
-    return handler.items
+    def end(self, name: str) -> None:
+        tag = _local(name)
+        if tag == "si":
+            self.items.append(self.take())
+        else:
+            self.text_end(tag)
 
 
 def _parse_date_styles(book: Workbook, part: str) -> frozenset[int]:
@@ -536,11 +558,13 @@ def _parse_date_styles(book: Workbook, part: str) -> frozenset[int]:
 
     class Styles(_Handler):
         def __init__(self) -> None:
+            super().__init__()
             self.formats: dict[int, str] = {}
             self.xfs: list[int] = []
             self.in_xfs = False
 
-        def start(self, tag: str, attrs: dict[str, str]) -> None:
+        def start(self, name: str, attrs: dict[str, str]) -> None:
+            tag = _local(name)
             if tag == "numFmt":
                 self.formats[_int(attrs.get("numFmtId", ""), -1)] = attrs.get("formatCode", "")
             elif tag == "cellXfs":
@@ -548,8 +572,8 @@ def _parse_date_styles(book: Workbook, part: str) -> frozenset[int]:
             elif tag == "xf" and self.in_xfs:
                 self.xfs.append(_int(attrs.get("numFmtId", "0"), 0))
 
-        def end(self, tag: str) -> None:
-            if tag == "cellXfs":
+        def end(self, name: str) -> None:
+            if _local(name) == "cellXfs":
                 raise _Stop
 
     handler = Styles()
