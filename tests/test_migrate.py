@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-from conftest import example, modified
-from xlreport import migrate, report
+from conftest import REPO, example, modified, run_cli, write_json
+from support import workbooks
+from xlreport import migrate, report, template
 from xlreport import spec as spec_mod
 from xlreport.errors import SpecError
+from xlreport.reader import read_workbook
+from xlreport.validate import validate_document
 
 OLD, NEW = spec_mod.builtin("2019"), spec_mod.builtin("2021")
+PROVINCE = REPO / "docs" / "examples" / "province.yaml"
 COLUMNS = ("natural_person", "commercial", "research", "public_interest", "legal_services", "other")
 
 #: Every input cell of the 2019 edition that has no place in the 2021 edition.
@@ -86,13 +92,6 @@ def test_values_take_the_new_type_and_year_can_be_set() -> None:
     assert migrate._convert(Decimal("3.0"), "count") == 3 and type(migrate._convert(Decimal(3), "count")) is int
 
 
-def test_carry_maps_last_years_values_to_the_new_keys() -> None:
-    values = {"requests.results.other.natural_person": 4, "requests.carried_forward.total": 2,
-              "proactive.procurement.projects": 1}
-    assert migrate.carry(migrate.plan(OLD, NEW), values) == {
-        "requests.results.other.misc.natural_person": 4, "requests.carried_forward.total": 2}
-
-
 def _custom(tmp_path: Path, migrations: str) -> Path:
     path = tmp_path / "custom.yaml"
     path.write_text('extends: "2021"\nedition: "2021-x"\ntemplate_version: "1"\n'
@@ -141,3 +140,112 @@ def test_declarations_are_checked_against_the_old_edition(tmp_path: Path) -> Non
         """))
     with pytest.raises(SpecError, match="有两个旧单元格都迁移到"):
         migrate.plan(NEW, twice)
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+@pytest.fixture(scope="module")
+def sangdong_2019(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2020 report of 桑垌乡 filled into a 2019-edition template (openpyxl, like a person)."""
+    folder = tmp_path_factory.mktemp("sangdong")
+    blank = template.build(OLD, folder / "模板2019.xlsx")
+    values = {k: v for k, v in sangdong_values().items() if not OLD.cell(k).computed}
+    return workbooks.fill(blank, folder / "桑垌乡2020.xlsx", values)
+
+
+def test_a_2019_workbook_migrates_to_a_valid_2021_report(tmp_path: Path, sangdong_2019: Path) -> None:
+    new, notes = tmp_path / "桑垌乡2021.xlsx", tmp_path / "migrate.json"
+    result = run_cli("migrate", sangdong_2019, "-o", new, "--report", notes)
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(notes.read_text("utf-8"))
+    assert listed["from"] == {"file": "桑垌乡2020.xlsx", "edition": "2019", "template_version": "1"}
+    assert listed["to"]["edition"] == "2021"
+    assert {d["key"] for d in listed["dropped"]} == {*UNMAPPED_2019, "unit.year"}
+    for key in (*UNMAPPED_2019, "requests.results.other.no_correction.natural_person"):
+        assert f"（{key}）" in result.stdout, key
+    sheet = openpyxl.load_workbook(new)[migrate.SHEET]
+    on_sheet = {row[2] for row in sheet.iter_rows(values_only=True) if row[2]}
+    assert {*UNMAPPED_2019, *(t["key"] for t in listed["to_fill"])} <= on_sheet
+    assert openpyxl.load_workbook(new).sheetnames[0] == migrate.SHEET, "shown first"
+
+    out = tmp_path / "read.json"
+    result = run_cli("read", new, "-o", out)
+    assert result.returncode == 0, result.stderr
+    doc = report.loads(out.read_text("utf-8"))
+    assert doc["edition"] == "2021" and doc["source"]["template_version"] == NEW.template_version
+    assert doc["unit"] == {"name": "夏邑县桑垌乡人民政府", "year": 2021, "code": None,
+                           "contact": None, "phone": None}
+    assert validate_document(doc, NEW).valid
+    assert run_cli("validate", write_json(tmp_path / "v.json", doc)).returncode == 0
+
+
+def test_numbers_move_along_the_split_and_the_year_can_be_given(tmp_path: Path) -> None:
+    doc = example("sangdong_2020")
+    for key, value in {"requests.new.natural_person": 3, "requests.results.granted.natural_person": 1,
+                       "requests.results.other.natural_person": 2}.items():
+        doc = modified(doc, key, value)
+    doc = validate_document(doc, OLD).document()
+    old = workbooks.fill(template.build(OLD, tmp_path / "t.xlsx"), tmp_path / "old.xlsx",
+                         {k: v for k, v in report.flatten(doc, OLD).items() if not OLD.cell(k).computed})
+    new = tmp_path / "new.xlsx"
+    result = run_cli("migrate", old, "-o", new, "--to", "2021", "--year", "2022")
+    assert result.returncode == 0, result.stderr
+    read = read_workbook(new)
+    assert read.valid
+    assert read.result.values["requests.results.other.misc.natural_person"] == 2
+    assert read.result.values["requests.results.total.natural_person"] == 3
+    assert read.year == 2022
+
+
+def test_a_cell_that_cannot_be_read_is_listed_not_lost(tmp_path: Path, sangdong_2019: Path) -> None:
+    sheet, ref = workbooks.cell_ref(sangdong_2019, "requests.new.commercial")
+    broken = workbooks.edit(sangdong_2019, tmp_path / "broken.xlsx",
+                            lambda book: book[sheet][ref].__setattr__("value", "3件"))
+    moved = migrate.migrate_workbook(broken, NEW, tmp_path / "new.xlsx")
+    dropped = {d.key: d for d in moved.moved.dropped}
+    assert dropped["requests.new.commercial"].value == "3件"
+    assert "无法识别" in dropped["requests.new.commercial"].note
+
+
+def test_into_a_custom_edition_and_back(tmp_path: Path) -> None:
+    filled = tmp_path / "2021.xlsx"
+    src = write_json(tmp_path / "r.json", example("pingtan_2022"))
+    assert run_cli("fill", src, "-o", filled).returncode == 0
+    custom, notes = tmp_path / "province.xlsx", tmp_path / "m.json"
+    result = run_cli("migrate", filled, "--spec", PROVINCE, "-o", custom, "--report", notes)
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(notes.read_text("utf-8"))
+    assert listed["dropped"] == []
+    assert [t["key"] for t in listed["to_fill"]] == [f"requests.online.{c}" for c in COLUMNS]
+    custom = workbooks.fill(custom, tmp_path / "typed.xlsx", {"requests.online.natural_person": 1})
+    result = run_cli("read", custom, "--spec", PROVINCE)
+    assert result.returncode == 0, result.stderr
+    back = tmp_path / "back.xlsx"
+    result = run_cli("migrate", custom, "--from-spec", PROVINCE, "--to", "2021", "-o", back)
+    assert result.returncode == 0, result.stderr
+    assert "（requests.online.natural_person）：1" in result.stdout
+    assert "（requests.online.commercial）" not in result.stdout, "a blank cell loses nothing"
+    assert read_workbook(back).result.values == read_workbook(filled).result.values
+
+
+def test_previous_of_the_previous_edition(tmp_path: Path, sangdong_2019: Path) -> None:
+    new = tmp_path / "2021.xlsx"
+    assert run_cli("migrate", sangdong_2019, "-o", new).returncode == 0
+    this_year = read_workbook(new).document()
+    ok = write_json(tmp_path / "ok.json", this_year)
+    last_json = write_json(tmp_path / "last.json", example("sangdong_2020"))
+    for last in (sangdong_2019, last_json):
+        result = run_cli("validate", ok, "--previous", last)
+        assert result.returncode == 0, result.stderr
+        assert run_cli("read", new, "--previous", last).returncode == 0
+    wrong = dict(this_year, requests={**this_year["requests"], "carried_over": {
+        **this_year["requests"]["carried_over"], "natural_person": 1, "total": 1}})
+    wrong["requests"]["new"] = {**wrong["requests"]["new"], "natural_person": 0}
+    bad = write_json(tmp_path / "bad.json", wrong)
+    for last in (sangdong_2019, last_json):
+        report_file = tmp_path / "problems.json"
+        result = run_cli("validate", bad, "--previous", last, "--report", report_file)
+        assert result.returncode == 1
+        rules = {p["rule"] for p in json.loads(report_file.read_text("utf-8"))["problems"]}
+        assert "carry_over" in rules, "2020 report (2019 edition) vs 2021 report: the rule applies"

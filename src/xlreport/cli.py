@@ -162,7 +162,9 @@ def validate(
     spec_file: SpecOpt = None,
     previous: Annotated[
         Path | None,
-        typer.Option("--previous", help="上年报告（JSON），用于跨年度校验。 / Last year's report."),
+        typer.Option("--previous", dir_okay=False,
+                     help="上年报告（JSON 或填好的 .xlsx，可以是上一版本的），用于跨年度校验。 / "
+                     "Last year's report."),
     ] = None,
     report_path: ReportOpt = None,
     strict: StrictOpt = False,
@@ -180,10 +182,17 @@ def validate(
     spec = _spec_for(doc, edition, spec_file)
     prev = None
     if previous is not None:
-        prev_doc = report.load(previous)
         year = doc.get("unit", {}).get("year") if isinstance(doc.get("unit"), dict) else None
-        prev_spec = _spec_for(prev_doc, edition_of(prev_doc, None) or None, None)
-        prev = previous_values(prev_doc, prev_spec, year)
+        if previous.suffix.lower() in (".xlsx", ".xlsm"):
+            from .reader import previous as load_previous
+
+            last = load_previous(previous)
+            last.check_year(year if isinstance(year, int) else None)
+            prev = last.values
+        else:
+            prev_doc = report.load(previous)
+            prev_spec = _spec_for(prev_doc, edition_of(prev_doc, None) or None, None)
+            prev = previous_values(prev_doc, prev_spec, year)
     result = validate_document(doc, spec, prev=prev, strict=strict)
     if output is not None and result.valid:
         write_json(output, result.document(**{k: v for k, v in doc.items() if k.startswith("_")}))
@@ -243,6 +252,38 @@ def spec_check(
         f"规格文件正确：{spec.edition} 年版，{len(spec.sheets)} 张工作表，{len(spec.cells)} 个单元格，"
         f"{len(spec.rules)} 条规则（展开为 {len(checks)} 项检查）。"
     )
+
+
+@spec_app.command("export")
+@handled
+def spec_export(
+    edition: EditionOpt = None,
+    spec_file: SpecOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="输出文件（默认输出到屏幕）。", dir_okay=False)
+    ] = None,
+) -> None:
+    """打印一个完整的规格文件，作为自定义版本的起点。 / Print a complete spec file."""
+    import yaml
+
+    from . import spec as spec_mod
+    from .errors import UsageError
+
+    if spec_file is not None:
+        if edition:
+            raise UsageError("--edition 和 --spec 只能用一个")
+        spec_mod.load(spec_file)
+        data = spec_mod.resolved(spec_file)
+        text = f"# 由 xlreport spec export 从 {spec_file.name} 展开（extends 和 changes 已经合并）。\n"
+        text += yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+    else:
+        spec = spec_mod.builtin(edition or spec_mod.DEFAULT_EDITION)
+        text = spec_mod.builtin_path(spec.edition).read_text("utf-8")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        say(f"已写入 {output}")
 
 
 def _click_exceptions() -> Any:
@@ -460,6 +501,94 @@ def _build_copies(spec: Spec, listed: list[Any], out_dir: Path) -> None:
             values = one.values(spec)
             build(spec, out_dir / one.file_name(), values=values, lock_keys=list(values))
     say(f"已生成 {len(listed)} 份分发用模板，保存在 {out_dir}")
+
+
+@app.command("fill")
+@handled
+def fill_report(
+    report_file: Annotated[Path, typer.Argument(metavar="REPORT.json", help="上报格式的 JSON 报告。")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", dir_okay=False,
+                           help="写出的工作簿（.xlsx）。 / The workbook to write."),
+    ],
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", dir_okay=False,
+                     help="按这份模板的版本生成（默认按报告自己的版本）。 / Use this template's edition."),
+    ] = None,
+    edition: EditionOpt = None,
+    spec_file: SpecOpt = None,
+    report_path: ReportOpt = None,
+) -> None:
+    """把上报格式的 JSON 报告填进一份新的模板。 / Write a report into a fresh template."""
+    from . import fill, migrate, report
+    from .template import build
+    from .validate import edition_of, validate_document
+
+    doc = report.load(report_file)
+    target = None
+    if template is not None:
+        custom = resolve_spec(None, spec_file) if spec_file is not None else None
+        target, version = fill.template_spec(template, custom)
+        if version != target.template_version:
+            say(f"注意：{template.name} 是模板版本“{version}”，按现在的模板版本“{target.template_version}”生成。")
+    elif edition or spec_file:
+        target = resolve_spec(edition, spec_file)
+    stated = edition_of(doc, None) if isinstance(doc, dict) else ""
+    source = target if target is not None and stated in ("", target.edition) else _spec_for(doc, None, None)
+    target = target or source
+    result = validate_document(doc, source)
+    values = fill.values(doc, source)
+    if source is not target:
+        moved = migrate.apply(migrate.plan(source, target), values)
+        sides = [{"file": f.name, "edition": s.edition, "template_version": v}
+                 for f, s, v in ((report_file, source, ""), (output, target, target.template_version))]
+        print("\n".join(migrate.Outcome(*sides, moved).lines()), flush=True)
+        values = moved.values
+    build(target, output, values=values)
+    say(f"已写入 {output}")
+    finish(result, report_path, quiet_ok=True)
+
+
+@app.command("migrate")
+@handled
+def migrate_workbook(
+    workbook: Annotated[Path, typer.Argument(metavar="OLD.xlsx", help="填好的旧版本工作簿。")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", dir_okay=False,
+                           help="写出的新版本工作簿（.xlsx）。 / The new workbook."),
+    ],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="迁移到哪个版本：2021（默认）或 2019。 / Target edition."),
+    ] = None,
+    spec_file: SpecOpt = None,
+    from_spec: Annotated[
+        Path | None,
+        typer.Option("--from-spec", dir_okay=False,
+                     help="旧工作簿是自定义版本时，它的规格文件。 / The old workbook's custom spec."),
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="新报表的报告年度。 / Report year of the new workbook.")
+    ] = None,
+    report_path: Annotated[
+        Path | None,
+        typer.Option("--report", dir_okay=False,
+                     help="把迁移清单写成 JSON 文件。 / Write what moved as JSON."),
+    ] = None,
+) -> None:
+    """把填好的工作簿迁移到另一个版本的新模板，列出没有带过去的数据和需要填写的单元格。
+    / Move a filled workbook into a fresh template of another edition or version."""
+    from . import migrate
+    from .spec import load
+
+    new_spec = resolve_spec(to, spec_file)
+    old_spec = load(from_spec) if from_spec is not None else None
+    outcome = migrate.migrate_workbook(workbook, new_spec, output, old_spec=old_spec, year=year)
+    print("\n".join(outcome.lines()), flush=True)
+    if report_path is not None:
+        write_json(report_path, outcome.to_json())
+    say(f"已写入 {output}")
 
 
 def main() -> None:

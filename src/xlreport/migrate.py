@@ -309,7 +309,8 @@ def _old_values(read: ReadResult) -> tuple[dict[str, Any], list[Dropped]]:
 
 
 def _version(side: Mapping[str, str]) -> str:
-    return f"{side['edition']} 年版，模板版本 {side['template_version'] or '未知'}"
+    version = side["template_version"]
+    return f"{side['edition']} 年版" + (f"，模板版本 {version}" if version else "")
 
 
 def _shown(value: Any) -> str:
