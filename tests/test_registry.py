@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xlreport import registry
+from conftest import example, run_cli
+from xlreport import registry, report, template
 from xlreport import spec as spec_mod
-from xlreport.errors import UsageError
+from xlreport.errors import UnreadableInput, UsageError
 from xlreport.layout import layout
+from xlreport.reader import read_workbook
 
 
 @pytest.mark.parametrize("edition", spec_mod.BUILTIN_EDITIONS)
@@ -79,3 +81,48 @@ def test_a_registered_version_cannot_change_its_layout(tmp_path: Path) -> None:
     registry.register(spec_mod.builtin("2021"), spec_mod.resolved(spec_mod.builtin_path("2021")), tmp_path)
     with pytest.raises(UsageError, match="提高 template_version"):
         registry.register(old, data, tmp_path)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _registry_with(tmp_path: Path, *released: tuple[spec_mod.Spec, dict]) -> Path:
+    folder = tmp_path / "layouts"
+    folder.mkdir()
+    for path in registry.DIRECTORY.glob("*.json"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    for spec, data in released:
+        registry.register(spec, data, folder)
+    return folder
+
+
+def test_a_workbook_of_an_older_release_is_read_with_its_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, data = _older("0")
+    values = {k: v for k, v in report.flatten(example("pingtan_2022"), old).items()
+              if v is not None and not old.cell(k).computed}
+    book = template.build(old, tmp_path / "旧模板填的.xlsx", values=values)
+    with pytest.raises(UnreadableInput, match="本程序认识的是“1”"):
+        read_workbook(book)
+    monkeypatch.setattr(registry, "DIRECTORY", _registry_with(tmp_path, (old, data)))
+    read = read_workbook(book)
+    assert read.valid and read.source["template_version"] == "0"
+    assert read.spec is spec_mod.builtin("2021")
+    assert read.document()["requests"] == example("pingtan_2022")["requests"]
+
+
+def test_a_changed_layout_under_a_released_version_is_refused(tmp_path: Path) -> None:
+    same_version, _ = _older("1")
+    book = template.build(same_version, tmp_path / "改了布局.xlsx")
+    result = run_cli("read", book)
+    assert result.returncode == 2
+    assert "表格布局与该版本不同" in result.stderr
+
+
+def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    unknown, _ = _older("7")
+    book = template.build(unknown, tmp_path / "未知版本.xlsx")
+    result = run_cli("read", book)
+    assert result.returncode == 2
+    assert "未知版本的 2021 年版填报模板生成（模板版本“7”，本程序认识的是“1”）" in result.stderr
