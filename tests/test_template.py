@@ -31,7 +31,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 def test_sheets_in_order_and_meta_sheet(built) -> None:
-    spec, _, wb, _ = built
+    spec, path, wb, _ = built
     lay = layout(spec)
     assert tuple(wb.sheetnames) == lay.sheet_names
     meta = wb[META_SHEET]
@@ -43,6 +43,9 @@ def test_sheets_in_order_and_meta_sheet(built) -> None:
     assert rows[5][1].startswith("xlreport ")
     visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
     assert visible == list(lay.sheet_names[:-1])
+    custom = zipfile.ZipFile(path).read("docProps/custom.xml").decode()
+    for key, value in rows:  # the same in the custom document properties
+        assert f'name="xlreport.{key}"><vt:lpwstr>{value}</vt:lpwstr>' in custom
 
 
 def test_every_cell_and_check_is_a_defined_name(built) -> None:
