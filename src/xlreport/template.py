@@ -239,6 +239,10 @@ class _Writer:
         self.widths_of: dict[str, dict[int, float]] = {}
         self.heights_of: dict[str, dict[int, float]] = {}
         self.checks = [c for c in spec.checks() if not c.cross_year]
+        self.checks_of: dict[str, list[str]] = {}  # cell key → names of the checks reading it
+        for check in self.checks:
+            for key in check.keys:
+                self.checks_of.setdefault(key, []).append(check.name)
 
     def write(self) -> None:
         book, spec = self.book, self.spec
@@ -411,7 +415,7 @@ class _Writer:
     def highlight(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
         """Red when the value is not what the cell takes, or a check on it fails."""
         tests = [t for t in (_invalid(cell, pos.a1, self.spec.years),) if t]
-        tests += [f'{c.name}="{FAIL}"' for c in self.checks if cell.key in c.keys]
+        tests += [f'{name}="{FAIL}"' for name in self.checks_of.get(cell.key, ())]
         if tests:
             formula = tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
             ws.conditional_format(pos.row, pos.col, pos.row, pos.col,
