@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
 from .spec import Block, Node, Spec
 
 META_SHEET = "_xlreport"
@@ -48,11 +46,16 @@ class Position:
     @property
     def a1(self) -> str:
         """``B5``."""
-        return xl_rowcol_to_cell(self.row, self.col)
+        from .xlsx import a1
+
+        return a1(self.row, self.col)
 
     @property
     def ref(self) -> str:
-        """Absolute cross-sheet reference for formulas: ``'三、依申请公开'!$B$5``."""
+        """Absolute cross-sheet reference for formulas: ``'三、依申请公开'!$B$5`` (xlsxwriter is
+        imported here, not with the module: reading needs none of it)."""
+        from xlsxwriter.utility import xl_rowcol_to_cell
+
         sheet = self.sheet.replace("'", "''")
         return f"'{sheet}'!{xl_rowcol_to_cell(self.row, self.col, True, True)}"
 

@@ -198,13 +198,17 @@ def builtin(edition: str = DEFAULT_EDITION) -> Spec:
             f"没有“{edition}”这个格式版本；内置版本为 {'、'.join(BUILTIN_EDITIONS)}，"
             "自定义版本请用 --spec 指定规格文件"
         )
-    return load(builtin_path(edition))
+    return load(builtin_path(edition), checked=True)
 
 
-def load(path: Path) -> Spec:
-    """Load and validate a spec file; any mistake raises :class:`SpecError` naming file and place."""
+def load(path: Path, *, checked: bool = False) -> Spec:
+    """Load and validate a spec file; any mistake raises :class:`SpecError` naming file and place.
+
+    ``checked`` skips the spec-schema check, for the built-in editions: the tests check them, and
+    the check costs importing jsonschema at every start of the command line.
+    """
     data, locate = read(path)
-    return from_data(data, source=str(path), locate=locate)
+    return from_data(data, source=str(path), locate=locate, checked=checked)
 
 
 def read(path: Path) -> tuple[Any, _Locator]:
@@ -217,18 +221,24 @@ def read(path: Path) -> tuple[Any, _Locator]:
         raise SpecError(f"找不到规格文件 {path}", code="spec_missing") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"规格文件 {path} 无法读取（应为 UTF-8 编码的 YAML）：{exc}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
         raise SpecError(f"规格文件 {path} {where}不是有效的 YAML：{exc}", code="spec_yaml") from None
+    finally:
+        loader.dispose()
     return data, _Locator(path, root)
 
 
-def from_data(data: Any, *, source: str = "<spec>", locate: Locate | None = None) -> Spec:
-    """Build a :class:`Spec` from already-parsed data (validated against the spec schema).
+def from_data(
+    data: Any, *, source: str = "<spec>", locate: Locate | None = None, checked: bool = False
+) -> Spec:
+    """Build a :class:`Spec` from already-parsed data (validated against the spec schema unless
+    it is known to be ``checked``).
 
     Data that ``extends`` another edition is resolved first (:mod:`xlreport.extend`); the digest
     is that of the resolved data.
@@ -238,7 +248,8 @@ def from_data(data: Any, *, source: str = "<spec>", locate: Locate | None = None
 
     locate = locate or _Locator(Path(source), None)
     data, locate = extend.resolve(data, locate, Path(source))
-    check_shape(data, locate)
+    if not checked:
+        check_shape(data, locate)
     sheets = tuple(_sheet(s) for s in data["sheets"])
     cells, titles = _expand(sheets, locate)
     spec = Spec(

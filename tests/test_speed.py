@@ -1,0 +1,40 @@
+"""What keeps reading fast: lazy imports on the single-file path, checked built-in specs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xlreport import spec, template
+
+#: Modules the single-file ``xlreport read`` must not import: each costs tens of milliseconds at
+#: every start (jsonschema only checks spec files and JSON uploads; the others write or are
+#: other readers).
+HEAVY = ("jsonschema", "openpyxl", "xlsxwriter", "rich", "python_calamine")
+
+
+def test_reading_one_workbook_imports_nothing_heavy(tmp_path: Path) -> None:
+    book = template.build(spec.builtin("2021"), tmp_path / "模板.xlsx",
+                          values={"unit.name": "甲镇", "unit.year": 2024})
+    code = (
+        "import sys\n"
+        "from xlreport.cli import main\n"
+        f"sys.argv = ['xlreport', 'read', {str(book)!r}, '-o', {str(tmp_path / 'out.json')!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+    assert (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("edition", spec.BUILTIN_EDITIONS)
+def test_builtin_editions_pass_the_shape_check_that_loading_them_skips(edition: str) -> None:
+    path = spec.builtin_path(edition)
+    spec.check_shape(spec.resolved(path), spec.read(path)[1])
