@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from conftest import REPO, example, modified, run_cli, write_json
-from support import workbooks
+from support import libreoffice, workbooks
 from xlreport import migrate, report, template
 from xlreport import spec as spec_mod
 from xlreport.errors import SpecError
@@ -249,3 +249,18 @@ def test_previous_of_the_previous_edition(tmp_path: Path, sangdong_2019: Path) -
         assert result.returncode == 1
         rules = {p["rule"] for p in json.loads(report_file.read_text("utf-8"))["problems"]}
         assert "carry_over" in rules, "2020 report (2019 edition) vs 2021 report: the rule applies"
+
+
+def test_the_migrated_workbook_keeps_its_structure(tmp_path: Path, sangdong_2019: Path) -> None:
+    new = tmp_path / "new.xlsx"
+    migrate.migrate_workbook(sangdong_2019, NEW, new)
+    book = openpyxl.load_workbook(new)
+    areas = {sheet.title: sheet.print_area for sheet in book.worksheets if sheet.print_area}
+    assert len(areas) == 7 and all(f"'{title}'!" in area for title, area in areas.items())
+    assert [s.sheet_view.tabSelected for s in book.worksheets].count(True) == 1
+    if not libreoffice.available():
+        pytest.skip("LibreOffice is not installed")
+    saved = tmp_path / "saved.xlsx"
+    libreoffice.recalc_save(new, saved)
+    read = read_workbook(saved)
+    assert read.valid and migrate.SHEET in openpyxl.load_workbook(saved).sheetnames
