@@ -112,6 +112,8 @@ class ToFill(NamedTuple):
 
 
 class Migrated(NamedTuple):
+    """The new report's values (new key → value), what was dropped, what is left to fill."""
+
     values: dict[str, Any]
     dropped: list[Dropped]
     to_fill: list[ToFill]
@@ -120,14 +122,16 @@ class Migrated(NamedTuple):
 def plan(old: Spec, new: Spec) -> Plan:
     """Key-to-key moves from ``old`` to ``new``: declared renames and splits, then equal keys."""
     moves: dict[str, str] = {}
+    taken: set[str] = set()
     notes: dict[str, str] = {}
 
     def move(old_key: str, new_key: str, where: str) -> None:
         if old_key in moves:
             raise SpecError(f"{where}：“{old_key}”被迁移到了两个地方", code="spec")
-        if new_key in moves.values():
+        if new_key in taken:
             raise SpecError(f"{where}：有两个旧单元格都迁移到“{new_key}”", code="spec")
         moves[old_key] = new_key
+        taken.add(new_key)
 
     declared = [d for d in new.migrations if d.source == old.edition] if old.edition != new.edition else []
     for decl in declared:
@@ -147,7 +151,7 @@ def plan(old: Spec, new: Spec) -> Plan:
                 for new_key in parts:
                     notes.setdefault(new_key, text)
     for key in old.cells:
-        if key not in moves and key in new.cells and key not in moves.values():
+        if key not in moves and key in new.cells and key not in taken:
             moves[key] = key
     return Plan(old, new, moves, notes)
 
@@ -155,8 +159,8 @@ def plan(old: Spec, new: Spec) -> Plan:
 def apply(plan: Plan, values: Mapping[str, Any], *, year: int | None = None) -> Migrated:
     """Move ``values`` (old key → value) along ``plan``.
 
-    Totals are not moved (the new template computes them); a report year outside the new
-    edition's years becomes its first year (or ``year``), and the old year is listed as dropped.
+    Totals are not moved (the new template computes them).  A report year outside the new
+    edition's years becomes the nearest one (or ``year``), and the old year is listed as dropped.
     """
     old, new = plan.old, plan.new
     out: dict[str, Any] = {}
@@ -178,11 +182,12 @@ def apply(plan: Plan, values: Mapping[str, Any], *, year: int | None = None) -> 
         if year is not None:
             out[key] = year
         elif isinstance(out.get(key), int) and not first <= out[key] <= last:
+            nearest = min(max(out[key], first), last)
             dropped.append(Dropped(
                 key, cell.where, out[key],
-                f"不在 {new.edition} 年版适用的年度（{first}—{last}）内，已改为 {first}",
+                f"不在 {new.edition} 年版适用的年度（{first}—{last}）内，已改为 {nearest}",
             ))
-            out[key] = first
+            out[key] = nearest
     sources = set(plan.moves.values())
     to_fill = [
         ToFill(key, cell.where, plan.notes.get(key, "选填" if cell.optional else ""))
