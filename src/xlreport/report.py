@@ -7,8 +7,9 @@ so money such as 4166.241619 survives every round trip.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
+from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import Any
 
@@ -86,39 +87,57 @@ def nest(values: Mapping[str, Any], spec: Spec, **meta: Any) -> dict[str, Any]:
 
 def dumps(obj: Any, *, indent: int | None = 1) -> str:
     """JSON text with every Decimal written exactly as it is (no float conversion)."""
-    return "".join(_encode(obj, indent, 0)) + ("\n" if indent is not None else "")
+    out: list[str] = []
+    _encode(obj, indent, 0, out)
+    if indent is not None:
+        out.append("\n")
+    return "".join(out)
 
 
-def _encode(obj: Any, indent: int | None, level: int) -> Iterator[str]:
-    if isinstance(obj, Decimal):
-        yield _decimal(obj)
+def _encode(obj: Any, indent: int | None, level: int, out: list[str]) -> None:
+    """Append the JSON of ``obj`` to ``out`` (strings, ints and None without ``json.dumps``: a
+    report has hundreds of them)."""
+    if isinstance(obj, str):
+        out.append(_string(obj))
+    elif obj is None:
+        out.append("null")
+    elif type(obj) is int:
+        out.append(int.__repr__(obj))
+    elif isinstance(obj, Decimal):
+        out.append(_decimal(obj))
     elif isinstance(obj, Mapping):
-        yield from _container("{", "}", list(obj.items()), indent, level, keyed=True)
+        _container("{", "}", list(obj.items()), indent, level, True, out)
     elif isinstance(obj, (list, tuple)):
-        yield from _container("[", "]", list(obj), indent, level, keyed=False)
+        _container("[", "]", list(obj), indent, level, False, out)
     else:
-        yield json.dumps(obj, ensure_ascii=False)
+        out.append(json.dumps(obj, ensure_ascii=False))
 
 
 def _container(
-    open_: str, close: str, items: list[Any], indent: int | None, level: int, *, keyed: bool
-) -> Iterator[str]:
+    open_: str,
+    close: str,
+    items: list[Any],
+    indent: int | None,
+    level: int,
+    keyed: bool,
+    out: list[str],
+) -> None:
     if not items:
-        yield open_ + close
+        out.append(open_ + close)
         return
     pad = "" if indent is None else "\n" + " " * (indent * (level + 1))
     end = "" if indent is None else "\n" + " " * (indent * level)
     sep = ", " if indent is None else ","
-    yield open_
+    out.append(open_)
     for i, item in enumerate(items):
-        yield (sep if i else "") + pad
+        out.append((sep if i else "") + pad)
         if keyed:
             key, value = item
-            yield json.dumps(str(key), ensure_ascii=False) + ": "
-            yield from _encode(value, indent, level + 1)
+            out.append(_string(str(key)) + ": ")
+            _encode(value, indent, level + 1, out)
         else:
-            yield from _encode(item, indent, level + 1)
-    yield end + close
+            _encode(item, indent, level + 1, out)
+    out.append(end + close)
 
 
 def _decimal(value: Decimal) -> str:
