@@ -288,3 +288,12 @@ def test_a_crashing_or_hanging_file_becomes_its_own_row(
     assert "读取超时" in rows["hang.xlsx"].first_error
     assert rows["a.xlsx"].first_error == "读不了 a.xlsx"
     assert {p["file"] for p in problems(out)} == set(rows)
+
+
+def test_several_folders_are_shown_with_their_names(tmp_path: Path) -> None:
+    for folder in ("乡镇", "部门"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "报表.txt").write_text("x", encoding="utf-8")
+    done = collect.collect([tmp_path / "乡镇", tmp_path / "部门"], tmp_path / "out", jobs=1)
+    assert [r.file for r in done.rows] == ["乡镇/报表.txt", "部门/报表.txt"]
+    assert not done.ok

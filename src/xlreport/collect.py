@@ -146,8 +146,23 @@ def collect(
     staging = out_dir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+    try:
+        return _collect(files, out_dir, staging, previous_dir, jobs, strict, progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _collect(
+    files: list[tuple[Path, str]],
+    out_dir: Path,
+    staging: Path,
+    previous_dir: Path | None,
+    jobs: int,
+    strict: bool,
+    progress: Progress | None,
+) -> Collected:
     collected = Collected([], out_dir)
+    index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
     if previous_dir is not None:
         index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
         collected.previous_found = len(index)
@@ -159,12 +174,13 @@ def collect(
         else:
             rows.append(_not_xlsx(i, path, shown))
     advance = _progress(progress, "读取报表", len(tasks))
+    if tasks:
+        _warm()
     rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index,))
     _flag_duplicates(rows)
     _name_outputs(rows)
     rows.sort(key=lambda r: r.rank)
     _write_outputs(rows, out_dir, staging)
-    shutil.rmtree(staging, ignore_errors=True)
     collected.rows = rows
     return collected
 
@@ -173,15 +189,17 @@ def collect(
 
 
 def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> list[tuple[Path, str]]:
-    """Every file named or under a folder named (sorted, each once), with how it is shown:
-    its path inside the folder given, or its name.  Folders in ``skip`` are left out."""
+    """Every file named or under a folder named (sorted, each once), with how it is shown: its
+    name, or its path inside the folder given (after the folder's name when several are given).
+    Folders in ``skip`` are left out."""
     skipped = {_real(p) for p in skip}
     seen: set[Path] = set()
     out: list[tuple[Path, str]] = []
     for given in inputs:
         given = Path(given)
         if given.is_dir():
-            found = [(p, p.relative_to(given).as_posix()) for p in _walk(given, skipped)]
+            base = given.parent if len(inputs) > 1 else given
+            found = [(p, p.relative_to(base).as_posix()) for p in _walk(given, skipped)]
         elif given.exists():
             found = [(given, given.name)]
         else:
@@ -217,6 +235,19 @@ def _not_xlsx(index: int, path: Path, shown: str) -> Row:
 
 
 # --------------------------------------------------------------------------- workers
+
+def _warm() -> None:
+    """Import the reader and prepare every built-in edition (spec, layout, checks) once, before
+    the workers are forked: each inherits them instead of preparing its own."""
+    from . import reader  # noqa: F401
+    from .layout import layout
+    from .spec import BUILTIN_EDITIONS, builtin
+    from .validate import check
+
+    for edition in BUILTIN_EDITIONS:
+        layout(builtin(edition))
+        check(builtin(edition), {})
+
 
 _worker_index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
 
