@@ -37,6 +37,8 @@ STATUSES = ("无法读取", "不通过", "有警告", "通过")
 UNREADABLE, INVALID, WARNINGS, VALID = STATUSES
 #: Seconds one file may take before it is given up as 无法读取.
 TIMEOUT = 60
+#: Files a worker is handed at a time (fewer when there are few files).
+BATCH = 8
 #: Output files of a run (besides one JSON per valid report).
 PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX = "problems.jsonl", "summary.csv", "summary.xlsx"
 STAGING = ".xlreport-collect"
@@ -303,8 +305,9 @@ def _read_one(task: Task) -> Row:
         errors[0].message if errors else "", warnings[0].message if warnings else "",
         previous=previous[0] if previous else "",
     )
-    _stage(task, ".jsonl", "".join(_jsonl({"file": task.file, **p.to_json()})
-                                   for p in result.problems))
+    if result.problems:
+        _stage(task, ".jsonl", "".join(_jsonl({"file": task.file, **p.to_json()})
+                                       for p in result.problems))
     if result.valid:
         _stage(task, ".json", dumps(read.document()))
         row.staged = True
@@ -335,16 +338,16 @@ def _run(
     *,
     initargs: tuple[Any, ...] = ({},),
 ) -> list[Any]:
-    """``work`` over ``tasks`` in ``jobs`` processes, a bounded number in flight.  When a worker
-    dies, the tasks it may have held are retried one by one in a pool of their own, and the one
-    that takes that pool down too gets ``crashed(task)`` as its result."""
+    """``work`` over ``tasks`` in ``jobs`` processes, in small batches, a bounded number in
+    flight.  When a worker dies, the tasks it may have held are retried one by one in a pool of
+    their own, and the one that takes that pool down too gets ``crashed(task)`` as its result."""
     results: list[Any] = []
-    todo = deque(tasks)
+    size = max(1, min(BATCH, len(tasks) // (jobs * 8)))
+    todo = deque(tasks[i : i + size] for i in range(0, len(tasks), size))
     while todo:
         suspects = _pass(work, todo, jobs, initargs, results, advance)
         for task in suspects:
-            left = deque([task])
-            if _pass(work, left, 1, initargs, results, advance):
+            if _pass(work, deque([[task]]), 1, initargs, results, advance):
                 results.append(crashed(task))
                 advance()
     return results
@@ -352,30 +355,36 @@ def _run(
 
 def _pass(
     work: Callable[[Any], Any],
-    todo: deque[Any],
+    todo: deque[list[Any]],
     jobs: int,
     initargs: tuple[Any, ...],
     results: list[Any],
     advance: Callable[[], None],
 ) -> list[Any]:
-    """Run tasks from ``todo`` until it is empty (returns []) or the pool breaks (returns the
+    """Run batches from ``todo`` until it is empty (returns []) or the pool breaks (returns the
     tasks that were in flight)."""
     limit = jobs * 4
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
-        running: dict[Future[Any], Any] = {}
+        running: dict[Future[list[Any]], list[Any]] = {}
         while todo or running:
             while todo and len(running) < limit:
-                task = todo.popleft()
-                running[pool.submit(work, task)] = task
+                batch = todo.popleft()
+                running[pool.submit(_each, work, batch)] = batch
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                task = running.pop(future)
+                batch = running.pop(future)
                 try:
-                    results.append(future.result())
+                    results.extend(future.result())
                 except BrokenProcessPool:
-                    return [task, *running.values()]
-                advance()
+                    return [task for b in (batch, *running.values()) for task in b]
+                for _ in batch:
+                    advance()
     return []
+
+
+def _each(work: Callable[[Any], Any], batch: list[Any]) -> list[Any]:
+    """A batch of tasks in a worker."""
+    return [work(task) for task in batch]
 
 
 _CRASH = "读取这个文件时读取程序异常退出（文件可能损坏，或占用内存过多）"
