@@ -71,7 +71,7 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
 _MAX_NAME = 80
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """What became of one file: one line of the summary."""
 
@@ -96,7 +96,7 @@ class Row:
         return STATUSES.index(self.status), self.file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """One file for a worker: where it is, how it is shown, where its outputs are staged."""
 
