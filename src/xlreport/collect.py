@@ -8,8 +8,9 @@
           summary.csv and summary.xlsx, worst first
 
 A worker hands back a small :class:`Row` and writes its report and problems to a staging folder;
-nothing big crosses a process boundary and memory stays flat in the number of files.  A file that
-cannot be read, times out or takes its worker down becomes that file's 无法读取 row.
+nothing big crosses a process boundary, and the main process keeps one summary row per file (to
+sort them).  A file that cannot be read, times out or takes its worker down becomes that file's
+无法读取 row.
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ class Collected:
 
 
 Progress = Callable[[str, int, int], None]
+#: Last year's reports: (unit key, year) → (file, values the cross-year rules read).
+Index = dict[tuple[str, int], tuple[str, dict[str, Any]]]
 
 
 def collect(
@@ -164,7 +167,8 @@ def _collect(
     progress: Progress | None,
 ) -> Collected:
     collected = Collected([], out_dir)
-    index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+    _warm()
+    index: Index = {}
     if previous_dir is not None:
         index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
         collected.previous_found = len(index)
@@ -176,8 +180,6 @@ def _collect(
         else:
             rows.append(_not_xlsx(i, path, shown))
     advance = _progress(progress, "读取报表", len(tasks))
-    if tasks:
-        _warm()
     rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index,))
     _flag_duplicates(rows)
     _name_outputs(rows)
@@ -238,6 +240,7 @@ def _not_xlsx(index: int, path: Path, shown: str) -> Row:
 
 # --------------------------------------------------------------------------- workers
 
+
 def _warm() -> None:
     """Import the reader and prepare every built-in edition (spec, layout, checks) once, before
     the workers are forked: each inherits them instead of preparing its own."""
@@ -251,10 +254,11 @@ def _warm() -> None:
         check(builtin(edition), {})
 
 
-_worker_index: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+_worker_index: Index = {}
 
 
-def _init_worker(index: dict[tuple[str, int], tuple[str, dict[str, Any]]]) -> None:
+def _init_worker(index: Index) -> None:
+    """Each worker keeps last year's index and leaves Ctrl-C to the main process."""
     global _worker_index
     _worker_index = index
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -488,7 +492,7 @@ def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | 
 
 def _previous_index(
     directory: Path, jobs: int, progress: Progress | None
-) -> tuple[dict[tuple[str, int], tuple[str, dict[str, Any]]], list[str]]:
+) -> tuple[Index, list[str]]:
     """Last year's reports (JSON or .xlsx) by (unit key, year); a unit and year found twice is
     left out, as is any file that cannot be read (both are listed as unusable)."""
     if not Path(directory).is_dir():
