@@ -270,6 +270,11 @@ class _Timeout(Exception):
 
 @contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`_Timeout` in the block after ``seconds`` (POSIX; elsewhere no limit)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
     def expire(signum: int, frame: Any) -> None:
         raise _Timeout
 
