@@ -23,9 +23,7 @@ with a first sheet (:data:`SHEET`) that lists what was not carried over and what
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -278,7 +276,7 @@ def migrate_workbook(
 ) -> Outcome:
     """Move the values of the filled workbook ``old`` into a fresh template of ``new_spec``."""
     from .reader import read_workbook
-    from .template import workbook_bytes
+    from .template import workbook_bytes, write_atomic
 
     read = read_workbook(old, spec=old_spec)
     values, unreadable = _old_values(read)
@@ -290,7 +288,7 @@ def migrate_workbook(
               "template_version": new_spec.template_version}
     outcome = Outcome(source, target, moved)
     data = with_sheet(workbook_bytes(new_spec, values=moved.values), SHEET, _sheet_rows(outcome))
-    _write(Path(out), data)
+    write_atomic(Path(out), data)
     return outcome
 
 
@@ -342,18 +340,6 @@ def _sheet_rows(outcome: Outcome) -> list[list[str]]:
         *([str(i), t.label, t.key, "", t.note] for i, t in enumerate(moved.to_fill, 1)),
     ]
     return rows
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".xlreport-", suffix=".xlsx", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -139,8 +139,11 @@ def build(
     ``values`` pre-fills input cells (values of computed cells are ignored: a total is always its
     formula); ``lock_keys`` locks those cells, as distribution copies do with the unit fields.
     """
-    data = workbook_bytes(spec, values=values, lock_keys=lock_keys)
-    path = Path(path)
+    return write_atomic(Path(path), workbook_bytes(spec, values=values, lock_keys=lock_keys))
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file, so no half-written workbook is left."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".xlreport-", suffix=".xlsx", dir=path.parent)
     try:
