@@ -201,18 +201,13 @@ def validate(
 
 def _spec_for(doc: Any, edition: str | None, spec_file: Path | None) -> Spec:
     from .errors import UnreadableInput
-    from .spec import BUILTIN_EDITIONS
-    from .validate import edition_of
+    from .validate import builtin_spec_of, edition_of
 
     if not isinstance(doc, dict):
         raise UnreadableInput("上报 JSON 的最外层应为对象（{…}）", code="not_object")
     stated = edition_of(doc, None)
-    if spec_file is None and stated and stated not in BUILTIN_EDITIONS and not edition:
-        raise UnreadableInput(
-            f"文件声明的格式版本“{stated}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）；"
-            "自定义版本请用 --spec 指定规格文件",
-            code="edition",
-        )
+    if spec_file is None and stated and not edition:
+        return builtin_spec_of(doc, "文件声明")
     spec = resolve_spec(edition_of(doc, edition) or None, spec_file)
     if stated and stated != spec.edition:
         raise UnreadableInput(

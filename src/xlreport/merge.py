@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, report
-from .errors import UnreadableInput, UsageError
-from .spec import BUILTIN_EDITIONS, Spec, builtin
-from .validate import Result, edition_of, validate_document
+from .errors import UsageError
+from .spec import Spec
+from .validate import Result, builtin_spec_of, validate_document
 
 DEFAULT_UNIT = "汇总"
 #: How many file names a refusal lists before it says "and N more".
@@ -98,14 +98,9 @@ def load(path: Path, *, strict: bool = False) -> Loaded:
         read = read_workbook(path, strict=strict)
         return Loaded(path.name, read.source["sha256"], read.result)
     doc = report.load(path)
-    edition = edition_of(doc, None)
-    if edition not in BUILTIN_EDITIONS:
-        raise UnreadableInput(
-            f"“{path.name}”的格式版本“{edition}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）",
-            code="edition",
-        )
+    spec = builtin_spec_of(doc, f"“{path.name}”")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Loaded(path.name, digest, validate_document(doc, builtin(edition), strict=strict))
+    return Loaded(path.name, digest, validate_document(doc, spec, strict=strict))
 
 
 def merge(

@@ -494,7 +494,7 @@ def previous(path: Path) -> Previous:
     """Last year's report, as upload JSON or as a filled workbook (its own data problems do not
     matter; cells that could not be read take no part in the cross-year rules)."""
     from . import report
-    from .validate import edition_of, previous_values
+    from .validate import builtin_spec_of, previous_values
 
     path = Path(path)
     if _looks_like_workbook(path):
@@ -503,15 +503,7 @@ def previous(path: Path) -> Previous:
         doc, spec = report.nest(kept, last.spec), last.spec
     else:
         doc = report.load(path)
-        edition = edition_of(doc, None)
-        if edition not in BUILTIN_EDITIONS:
-            raise UnreadableInput(
-                f"上年报告“{path.name}”的格式版本“{edition}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）",
-                code="edition",
-            )
-        from .spec import builtin
-
-        spec = builtin(edition)
+        spec = builtin_spec_of(doc, f"上年报告“{path.name}”")
     unit = doc.get("unit") if isinstance(doc.get("unit"), Mapping) else {}
     year = unit.get("year")
     return Previous(

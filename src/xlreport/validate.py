@@ -180,6 +180,20 @@ def edition_of(doc: Any, requested: str | None) -> str:
     return requested or stated or ""
 
 
+def builtin_spec_of(doc: Any, what: str) -> Spec:
+    """The built-in edition a JSON report declares; ``what`` names the report in the message."""
+    from .spec import BUILTIN_EDITIONS, builtin
+
+    edition = edition_of(doc, None)
+    if edition not in BUILTIN_EDITIONS:
+        raise UnreadableInput(
+            f"{what}的格式版本“{edition}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）；"
+            "自定义版本请用 --spec 指定规格文件",
+            code="edition",
+        )
+    return builtin(edition)
+
+
 def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
     """Values of last year's report for the cross-year rules (blanks as 0, totals computed)."""
     if not isinstance(doc, Mapping):
