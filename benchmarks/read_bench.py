@@ -125,9 +125,9 @@ def write_filled(args: tuple[Path, int, dict[str, bytes], dict[str, str], Any, A
 
 def generate(folder: Path, count: int, jobs: int) -> Path:
     """``count`` filled workbooks in ``folder`` (kept between runs); returns the template."""
-    from xlreport import spec as spec_mod
-    from xlreport import template
-    from xlreport.layout import layout
+    from xlreport import edition as spec_mod
+    from xlreport.workbook import template
+    from xlreport.workbook.layout import layout
 
     spec = spec_mod.builtin("2021")
     folder.mkdir(parents=True, exist_ok=True)
@@ -149,7 +149,7 @@ def generate(folder: Path, count: int, jobs: int) -> Path:
 
 
 def read_xlreport(path: Path) -> Any:
-    from xlreport.reader import read_workbook
+    from xlreport.workbook.reader import read_workbook
 
     return read_workbook(path).valid
 

@@ -20,10 +20,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support import libreoffice  # noqa: E402
 from xlreport import report, spec, template  # noqa: E402
-from xlreport.layout import layout  # noqa: E402
+from xlreport.workbook.layout import layout  # noqa: E402
 
 OUT = REPO / "docs" / "template"
-EXAMPLE = REPO.parent / "shared" / "examples" / "pingtan_2021.json"
+EXAMPLE = REPO / "tests" / "data" / "examples" / "pingtan_2021.json"
 BROKEN = ("requests.new.natural_person", 1)  # one more request than was handled
 RESOLUTION = "60"
 

@@ -1,9 +1,10 @@
-"""Shared test fixtures: the example reports and the official field lists beside the repository."""
+"""Shared test fixtures: the example reports and the official field lists in ``tests/data``."""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -13,9 +14,13 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-EXAMPLES = SHARED / "examples"
-FORMAT = SHARED / "format"
+DATA = REPO / "tests" / "data"
+EXAMPLES = DATA / "examples"
+FORMAT = DATA / "format"
+PUBLISHED = DATA / "published"
+
+#: Subprocesses run this checkout's code, whatever else is installed.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
 
 EXAMPLE_NAMES = ("pingtan_2021", "pingtan_2022", "suqian_city_2023", "sangdong_2020")
 
@@ -39,11 +44,12 @@ def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) ->
         cwd=cwd,
         timeout=timeout,
         check=False,
+        env=ENV,
     )
 
 
 def write_json(path: Path, doc: Any) -> Path:
-    from xlreport.report import dumps
+    from xlreport.checks.report import dumps
 
     path.write_text(dumps(doc), encoding="utf-8")
     return path

@@ -16,7 +16,10 @@ import xlsxwriter
 
 from conftest import example, run_cli
 from support import libreoffice, workbooks
-from xlreport import collect, report, spec, template
+from xlreport import edition as spec
+from xlreport.checks import report
+from xlreport.workbook import template
+from xlreport.workflows import collect
 
 SPEC = spec.builtin("2021")
 HEADER = [head for head, _, _ in collect.COLUMNS]
@@ -273,8 +276,7 @@ def _misbehaving(path: Path, **kwargs: Any) -> Any:
 def test_a_crashing_or_hanging_file_becomes_its_own_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xlreport import reader
-
+    from xlreport.workbook import reader
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     for name in ("a", "crash", "b", "hang", "c", "d"):

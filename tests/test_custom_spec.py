@@ -12,11 +12,11 @@ import yaml
 
 from conftest import REPO, example, run_cli, write_json
 from support import libreoffice, workbooks
-from xlreport import report
-from xlreport import spec as spec_mod
+from xlreport import edition as spec_mod
+from xlreport.checks import report
+from xlreport.checks.validate import check
 from xlreport.errors import SpecError
-from xlreport.reader import read_workbook
-from xlreport.validate import check
+from xlreport.workbook.reader import read_workbook
 
 PROVINCE = REPO / "docs" / "examples" / "province.yaml"
 HEAD = 'extends: "2021"\nedition: "2021-x"\ntemplate_version: "1"\n'

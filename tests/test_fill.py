@@ -10,9 +10,10 @@ import openpyxl
 import pytest
 
 from conftest import EXAMPLE_NAMES, example, modified, run_cli, write_json
-from xlreport import fill, report
-from xlreport import spec as spec_mod
-from xlreport.validate import validate_document
+from xlreport import edition as spec_mod
+from xlreport.checks import report
+from xlreport.checks.validate import validate_document
+from xlreport.workflows import fill
 
 HOSTILE = {
     "unit.name": '=HYPERLINK("http://evil.example/","点我")',

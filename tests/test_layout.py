@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from xlreport import spec as spec_mod
-from xlreport.layout import (
+from xlreport import edition as spec_mod
+from xlreport.workbook.layout import (
     CHECKS_SHEET,
     INSTRUCTIONS_SHEET,
     META_SHEET,

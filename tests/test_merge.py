@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from conftest import example, modified, run_cli, write_json
-from xlreport import merge, report
-from xlreport import spec as spec_mod
+from xlreport import edition as spec_mod
+from xlreport.checks import report
 from xlreport.errors import UsageError
+from xlreport.workflows import merge
 
 THREE_2021 = ("pingtan_2021", "pingtan_2022", "suqian_city_2023")
 
@@ -90,7 +91,7 @@ def test_optional_numbers_are_summed_where_given_and_text_is_not() -> None:
 
 
 def _validated(doc: dict[str, Any], spec: spec_mod.Spec) -> Any:
-    from xlreport.validate import validate_document
+    from xlreport.checks.validate import validate_document
 
     return validate_document(doc, spec)
 
@@ -176,8 +177,7 @@ def test_roll_up_workbook_reads_back_to_the_same_json(tmp_path: Path) -> None:
 
 
 def test_workbooks_can_be_merged_too(tmp_path: Path) -> None:
-    from xlreport import template
-
+    from xlreport.workbook import template
     spec = spec_mod.builtin("2021")
     paths = []
     for i, doc in enumerate(same_year(("pingtan_2021", "pingtan_2022"))):

@@ -13,11 +13,15 @@ import pytest
 
 from conftest import REPO, example, modified, run_cli, write_json
 from support import libreoffice, workbooks
-from xlreport import migrate, report, template
-from xlreport import spec as spec_mod
+from xlreport import edition as spec_mod
+from xlreport.checks import report
+from xlreport.checks.validate import validate_document
+from xlreport.edition import migration
 from xlreport.errors import SpecError
-from xlreport.reader import read_workbook
-from xlreport.validate import validate_document
+from xlreport.workbook import template
+from xlreport.workbook.layout import NOTES_SHEET
+from xlreport.workbook.reader import read_workbook
+from xlreport.workflows import migrate
 
 OLD, NEW = spec_mod.builtin("2019"), spec_mod.builtin("2021")
 PROVINCE = REPO / "docs" / "examples" / "province.yaml"
@@ -43,7 +47,7 @@ def sangdong_values(**changes: object) -> dict[str, object]:
 
 
 def test_2019_to_2021_lists_every_unmapped_cell() -> None:
-    moved = migrate.apply(migrate.plan(OLD, NEW), sangdong_values())
+    moved = migration.apply(migration.plan(OLD, NEW), sangdong_values())
     assert {d.key for d in moved.dropped} == {*UNMAPPED_2019, "unit.year"}
     assert all(d.value == 0 for d in moved.dropped if d.key != "unit.year")
     year = next(d for d in moved.dropped if d.key == "unit.year")
@@ -57,7 +61,7 @@ def test_2019_to_2021_lists_every_unmapped_cell() -> None:
 
 
 def test_new_cells_to_fill_and_the_split_are_listed() -> None:
-    moved = migrate.apply(migrate.plan(OLD, NEW), sangdong_values())
+    moved = migration.apply(migration.plan(OLD, NEW), sangdong_values())
     to_fill = {t.key: t.note for t in moved.to_fill}
     new_only = {k for k, c in NEW.cells.items() if not c.computed and k not in OLD.cells}
     assert new_only <= set(to_fill)
@@ -70,7 +74,7 @@ def test_new_cells_to_fill_and_the_split_are_listed() -> None:
 
 def test_the_split_carries_the_old_value_to_the_catch_all() -> None:
     values = sangdong_values(requests__results__other__natural_person=5)
-    moved = migrate.apply(migrate.plan(OLD, NEW), values)
+    moved = migration.apply(migration.plan(OLD, NEW), values)
     assert moved.values["requests.results.other.misc.natural_person"] == 5
     assert "requests.results.other.no_correction.natural_person" not in moved.values
     assert not any(d.key.startswith("requests.") for d in moved.dropped)
@@ -79,13 +83,13 @@ def test_the_split_carries_the_old_value_to_the_catch_all() -> None:
 def test_same_edition_carries_everything() -> None:
     doc = example("pingtan_2022")
     values = report.flatten(doc, NEW)
-    moved = migrate.apply(migrate.plan(NEW, NEW), values)
+    moved = migration.apply(migration.plan(NEW, NEW), values)
     assert moved.dropped == [] and moved.to_fill == []
     assert moved.values == {k: v for k, v in values.items() if not NEW.cell(k).computed}
 
 
 def test_back_to_the_older_edition() -> None:
-    moved = migrate.apply(migrate.plan(NEW, OLD), report.flatten(example("pingtan_2022"), NEW))
+    moved = migration.apply(migration.plan(NEW, OLD), report.flatten(example("pingtan_2022"), NEW))
     year = next(d for d in moved.dropped if d.key == "unit.year")
     assert (year.value, moved.values["unit.year"]) == (2022, 2020)
     assert {d.key for d in moved.dropped} >= {"proactive.fees.amount", "requests.results.other.misc.commercial"}
@@ -93,11 +97,11 @@ def test_back_to_the_older_edition() -> None:
 
 
 def test_values_take_the_new_type_and_year_can_be_set() -> None:
-    moved = migrate.apply(migrate.plan(OLD, NEW), sangdong_values(), year=2025)
+    moved = migration.apply(migration.plan(OLD, NEW), sangdong_values(), year=2025)
     assert moved.values["unit.year"] == 2025
     assert not any(d.key == "unit.year" for d in moved.dropped)
-    assert migrate._convert(3, "money") == Decimal(3)
-    assert migrate._convert(Decimal("3.0"), "count") == 3 and type(migrate._convert(Decimal(3), "count")) is int
+    assert migration._convert(3, "money") == Decimal(3)
+    assert migration._convert(Decimal("3.0"), "count") == 3 and type(migration._convert(Decimal(3), "count")) is int
 
 
 def _custom(tmp_path: Path, migrations: str) -> Path:
@@ -129,7 +133,7 @@ def test_declarations_are_checked_against_the_old_edition(tmp_path: Path) -> Non
               "requests.new.{col}": "requests.carried_over.{col}"
               "requests.carried_over.{col}": "requests.new.{col}"
         """))
-    moved = migrate.apply(migrate.plan(NEW, spec), {"requests.new.commercial": 3,
+    moved = migration.apply(migration.plan(NEW, spec), {"requests.new.commercial": 3,
                                                     "requests.carried_over.commercial": 1})
     assert moved.values == {"requests.carried_over.commercial": 3, "requests.new.commercial": 1}
     broken = spec_mod.load(_custom(tmp_path, """\
@@ -138,7 +142,7 @@ def test_declarations_are_checked_against_the_old_edition(tmp_path: Path) -> Non
             renames: {"requests.nu.{col}": "requests.new.{col}"}
         """))
     with pytest.raises(SpecError, match=re.escape("“requests.nu.{col}”没有对应 2021 年版的任何单元格")):
-        migrate.plan(NEW, broken)
+        migration.plan(NEW, broken)
     twice = spec_mod.load(_custom(tmp_path, """\
         migrations:
           - from: "2021"
@@ -147,7 +151,7 @@ def test_declarations_are_checked_against_the_old_edition(tmp_path: Path) -> Non
               "requests.carried_forward.{col}": "requests.carried_over.{col}"
         """))
     with pytest.raises(SpecError, match="有两个旧单元格都迁移到"):
-        migrate.plan(NEW, twice)
+        migration.plan(NEW, twice)
 
 
 # --------------------------------------------------------------------------- workbooks
@@ -172,10 +176,10 @@ def test_a_2019_workbook_migrates_to_a_valid_2021_report(tmp_path: Path, sangdon
     assert {d["key"] for d in listed["dropped"]} == {*UNMAPPED_2019, "unit.year"}
     for key in (*UNMAPPED_2019, "requests.results.other.no_correction.natural_person"):
         assert f"（{key}）" in result.stdout, key
-    sheet = openpyxl.load_workbook(new)[migrate.SHEET]
+    sheet = openpyxl.load_workbook(new)[NOTES_SHEET]
     on_sheet = {row[2] for row in sheet.iter_rows(values_only=True) if row[2]}
     assert {*UNMAPPED_2019, *(t["key"] for t in listed["to_fill"])} <= on_sheet
-    assert openpyxl.load_workbook(new).sheetnames[0] == migrate.SHEET, "shown first"
+    assert openpyxl.load_workbook(new).sheetnames[0] == NOTES_SHEET, "shown first"
 
     out = tmp_path / "read.json"
     result = run_cli("read", new, "-o", out)
@@ -271,4 +275,4 @@ def test_the_migrated_workbook_keeps_its_structure(tmp_path: Path, sangdong_2019
     saved = tmp_path / "saved.xlsx"
     libreoffice.recalc_save(new, saved)
     read = read_workbook(saved)
-    assert read.valid and migrate.SHEET in openpyxl.load_workbook(saved).sheetnames
+    assert read.valid and NOTES_SHEET in openpyxl.load_workbook(saved).sheetnames

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlreport.errors import UnreadableInput
-from xlreport.precheck import MB, Limits, open_member, precheck
+from xlreport.workbook.precheck import MB, Limits, open_member, precheck
 
 CODES = {"not_found", "empty", "too_large", "xls", "encrypted", "not_excel", "damaged", "zip_bomb"}
 ZEROS = bytes(MB)

@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLES, example
 from support import workbooks
-from xlreport import report, spec, template
-from xlreport.reader import ReadResult, previous, read_workbook
-from xlreport.validate import check
-from xlreport.values import BLANK_TOKENS
+from xlreport import edition as spec
+from xlreport.checks import report
+from xlreport.checks.validate import check
+from xlreport.checks.values import BLANK_TOKENS
+from xlreport.workbook import template
+from xlreport.workbook.reader import ReadResult, previous, read_workbook
 
 EDITIONS = ("2021", "2019")
 CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -12,7 +12,10 @@ import pytest
 
 from conftest import EXAMPLES, example, run_cli, write_json
 from support import workbooks
-from xlreport import cli, report, spec, template
+from xlreport import cli
+from xlreport import edition as spec
+from xlreport.checks import report
+from xlreport.workbook import template
 
 NATURAL = "requests.new.natural_person"
 
@@ -138,8 +141,7 @@ def test_an_unexpected_exception_is_one_line(
     debug: bool, blank: Path, folder: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from xlreport import reader
-
+    from xlreport.workbook import reader
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 

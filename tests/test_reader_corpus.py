@@ -21,10 +21,12 @@ import pytest
 
 from conftest import example, run_cli
 from support import workbooks
-from xlreport import report, spec, template
+from xlreport import edition as spec
+from xlreport.checks import report
 from xlreport.errors import UnreadableInput
-from xlreport.layout import META_SHEET, TEMPLATE_ID
-from xlreport.reader import read_workbook
+from xlreport.workbook import template
+from xlreport.workbook.layout import META_SHEET, TEMPLATE_ID
+from xlreport.workbook.reader import read_workbook
 
 
 @pytest.fixture(scope="module")

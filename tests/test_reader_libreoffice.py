@@ -1,7 +1,7 @@
 """Workbooks filled in a real LibreOffice, typed like a person, read back exactly.
 
 One office session per workbook (≈2 s), run two at a time; every example of
-``../shared/examples`` is typed into a fresh template of its edition and must read back with every
+``tests/data/examples`` is typed into a fresh template of its edition and must read back with every
 published value and exit 0.
 """
 
@@ -18,8 +18,10 @@ import pytest
 
 from conftest import EXAMPLE_NAMES, example, run_cli
 from support import libreoffice, workbooks
-from xlreport import report, spec, template
-from xlreport.reader import read_workbook
+from xlreport import edition as spec
+from xlreport.checks import report
+from xlreport.workbook import template
+from xlreport.workbook.reader import read_workbook
 
 pytestmark = pytest.mark.skipif(
     not libreoffice.available(), reason="LibreOffice (soffice + python3-uno) is not installed"

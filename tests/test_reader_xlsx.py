@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlreport import xlsx
+from xlreport.checks.values import Formula, FormulaError, XmlNumber
 from xlreport.errors import UnreadableInput
-from xlreport.values import Formula, FormulaError, XmlNumber
+from xlreport.workbook import cells, xlsx
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 RNS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -74,7 +74,7 @@ def _raw_book(members: dict[str, str]) -> xlsx.Workbook:
 def _values(book: xlsx.Workbook, last_row: int = 20, last_col: int = 20) -> dict[str, object]:
     with book:
         grid = book.read_sheets({"表1": (last_row, last_col)})["表1"]
-        return {xlsx.a1(r, c): book.value(cell) for (r, c), cell in grid.items()}
+        return {cells.a1(r, c): book.value(cell) for (r, c), cell in grid.items()}
 
 
 def _refused(code: str, phrase: str, make) -> str:  # type: ignore[no-untyped-def]
@@ -86,21 +86,21 @@ def _refused(code: str, phrase: str, make) -> str:  # type: ignore[no-untyped-de
     return info.value.message
 
 
-@given(st.integers(0, xlsx.MAX_ROWS - 1), st.integers(0, xlsx.MAX_COLS - 1))
+@given(st.integers(0, cells.MAX_ROWS - 1), st.integers(0, cells.MAX_COLS - 1))
 def test_a1_round_trip(row: int, col: int) -> None:
-    assert xlsx.parse_a1(xlsx.a1(row, col)) == (row, col)
-    ref = xlsx.a1(row, col)
+    assert cells.parse_a1(cells.a1(row, col)) == (row, col)
+    ref = cells.a1(row, col)
     letters = ref.rstrip("0123456789")
-    assert xlsx.parse_a1(f"${letters}${ref[len(letters):]}") == (row, col)
+    assert cells.parse_a1(f"${letters}${ref[len(letters):]}") == (row, col)
 
 
 def test_a1_known_and_invalid() -> None:
-    assert xlsx.a1(4, 1) == "B5"
-    assert xlsx.a1(0, 26) == "AA1"
-    assert xlsx.a1(0, 16383) == "XFD1"
-    assert xlsx.parse_a1("$B$5") == (4, 1)
+    assert cells.a1(4, 1) == "B5"
+    assert cells.a1(0, 26) == "AA1"
+    assert cells.a1(0, 16383) == "XFD1"
+    assert cells.parse_a1("$B$5") == (4, 1)
     for bad in ("B0", "XFE1", "B1048577", "5B", "B5:C6", "", "#REF!"):
-        assert xlsx.parse_a1(bad) is None
+        assert cells.parse_a1(bad) is None
 
 
 def test_cells_are_exact_and_typed() -> None:

@@ -9,11 +9,12 @@ import pytest
 import yaml
 
 from conftest import example, run_cli
-from xlreport import registry, report, template
-from xlreport import spec as spec_mod
+from xlreport import edition as spec_mod
+from xlreport.checks import report
 from xlreport.errors import UnreadableInput, UsageError
-from xlreport.layout import layout
-from xlreport.reader import read_workbook
+from xlreport.workbook import registry, template
+from xlreport.workbook.layout import layout
+from xlreport.workbook.reader import read_workbook
 
 
 @pytest.mark.parametrize("edition", spec_mod.BUILTIN_EDITIONS)

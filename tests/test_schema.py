@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from conftest import EXAMPLE_NAMES, REPO, example, modified, run_cli
-from xlreport import spec as spec_mod
-from xlreport.schema import generate
+from xlreport import edition as spec_mod
+from xlreport.checks.schema import generate
 
 
 def committed(edition: str) -> dict:

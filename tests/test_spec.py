@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import FORMAT, run_cli
-from xlreport import spec as spec_mod
+from xlreport import edition as spec_mod
 from xlreport.errors import SpecError
 
 #: The field lists' type column → (spec type, optional).

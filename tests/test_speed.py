@@ -13,7 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlreport import report, spec, template
+from conftest import ENV
+from xlreport import edition as spec
+from xlreport.checks import report
+from xlreport.edition import source
+from xlreport.workbook import template
 
 #: Modules the single-file ``xlreport read`` must not import: each costs tens of milliseconds at
 #: every start (jsonschema only checks spec files and JSON uploads; the others write or are
@@ -34,7 +38,7 @@ def test_reading_one_workbook_imports_nothing_heavy(tmp_path: Path) -> None:
         "    pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=ENV)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
     assert (tmp_path / "out.json").exists()
 
@@ -42,7 +46,7 @@ def test_reading_one_workbook_imports_nothing_heavy(tmp_path: Path) -> None:
 @pytest.mark.parametrize("edition", spec.BUILTIN_EDITIONS)
 def test_builtin_editions_pass_the_shape_check_that_loading_them_skips(edition: str) -> None:
     path = spec.builtin_path(edition)
-    spec.check_shape(spec.resolved(path), spec.read(path)[1])
+    source.check_shape(spec.resolved(path), source.read(path)[1])
 
 
 JSON = st.recursive(

@@ -12,11 +12,12 @@ import pytest
 from openpyxl.worksheet.cell_range import CellRange
 
 from conftest import REPO, run_cli
-from xlreport import spec as spec_mod
-from xlreport.distribution import read_units, safe_file_name
-from xlreport.layout import CHECKS_SHEET, META_KEYS, META_SHEET, TEMPLATE_ID, layout
-from xlreport.rules import PASS
-from xlreport.template import PENDING, build, workbook_bytes
+from xlreport import edition as spec_mod
+from xlreport.checks import rules as engine
+from xlreport.edition.rules import PASS
+from xlreport.workbook.layout import CHECKS_SHEET, META_KEYS, META_SHEET, TEMPLATE_ID, layout
+from xlreport.workbook.template import PENDING, build, workbook_bytes
+from xlreport.workflows.distribution import read_units, safe_file_name
 
 EDITIONS = spec_mod.BUILTIN_EDITIONS
 COMMITTED = REPO / "templates" / "report_template.xlsx"
@@ -120,10 +121,10 @@ def test_check_formulas_rendered_from_the_rule_engine(built) -> None:
         pos = lay.checks[check.name]
         row = pos.row + 1
         lhs, rhs = ws.cell(row, pos.col - 1), ws.cell(row, pos.col)
-        assert lhs.value == "=" + check.excel_side(check.lhs, lambda k: k)
-        assert rhs.value == "=" + check.excel_side(check.rhs, lambda k: k)
+        assert lhs.value == "=" + engine.excel_side(check, check.lhs, lambda k: k)
+        assert rhs.value == "=" + engine.excel_side(check, check.rhs, lambda k: k)
         result = ws.cell(row, pos.col + 1).value
-        assert result == "=" + check.excel_result(lhs.coordinate, rhs.coordinate)
+        assert result == "=" + engine.excel_result(check, lhs.coordinate, rhs.coordinate)
         assert values.cell(row, pos.col + 1).value == PENDING  # pessimistic cache
     status = lay.checks["checks.status"]
     assert values.cell(status.row + 1, status.col + 1).value.startswith("不通过")

@@ -1,8 +1,8 @@
 """The template in a real spreadsheet program: LibreOffice computes what the Python engine computes.
 
 Real reports are entered into the input cells, LibreOffice recalculates and saves as xlsx, and the
-totals and check results it saved are compared with :func:`xlreport.rules.complete` and
-:func:`xlreport.rules.evaluate`.  Two more copies have numbers broken on purpose — every total
+totals and check results it saved are compared with :func:`xlreport.checks.rules.complete` and
+:func:`xlreport.checks.rules.evaluate`.  Two more copies have numbers broken on purpose — every total
 overwritten in one of them, a leaf of every column changed — so that each check fails somewhere and
 every check result, and ``checks.status``, must still agree with the engine.  Typing as a person
 does is accepted in an input cell and refused in a total, a label and a pre-filled unit field.
@@ -21,10 +21,12 @@ import pytest
 
 from conftest import example
 from support import libreoffice
-from xlreport import report, rules, spec
-from xlreport.layout import Position, layout
-from xlreport.rules import FAIL, PASS
-from xlreport.template import build
+from xlreport import edition as spec
+from xlreport.checks import report
+from xlreport.checks import rules as engine
+from xlreport.edition.rules import FAIL, PASS
+from xlreport.workbook.layout import Position, layout
+from xlreport.workbook.template import build
 
 pytestmark = pytest.mark.skipif(
     not libreoffice.available(), reason="LibreOffice (soffice + python3-uno) is not installed"
@@ -48,7 +50,7 @@ def _broken(parity: int) -> tuple[spec.Spec, dict[str, Any], dict[str, int]]:
     of every other column raised by one."""
     sp, values = _inputs("pingtan_2021")
     totals = [c.key for c in sp.cells.values() if c.computed]
-    true = rules.complete(sp, values)
+    true = engine.complete(sp, values)
     overwritten = {k: int(true[k]) + 7 + i for i, k in enumerate(totals) if i % 2 == parity}
     leaves = [k for k in values if k.startswith("requests.new.") and not sp.cell(k).computed]
     changed = {k: values[k] + 1 for i, k in enumerate(leaves) if i % 2 == parity}
@@ -76,7 +78,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, spe
         typed = {k: _text(v) for k, v in {**values, **overwritten}.items() if v is not None}
         dst = folder / f"{name}.saved.xlsx"
         libreoffice.fill(blanks[sp.edition], dst, typed)
-        return name, (dst, sp, rules.complete(sp, {**values, **overwritten}))
+        return name, (dst, sp, engine.complete(sp, {**values, **overwritten}))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(run, jobs))
@@ -95,7 +97,7 @@ def _computed(path: Path, sp: spec.Spec) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def _expected(sp: spec.Spec, values: dict[str, Any]) -> dict[str, str]:
-    outcomes = rules.evaluate(sp, values)
+    outcomes = engine.evaluate(sp, values)
     results = {o.check.name: PASS if o.ok else FAIL for o in outcomes}
     errors_hold = all(o.ok for o in outcomes if o.check.rule.severity == "error")
     return {**results, "checks.status": PASS if errors_hold else FAIL}

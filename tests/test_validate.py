@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLE_NAMES, EXAMPLES, example, get, modified, run_cli, write_json
-from xlreport import spec as spec_mod
-from xlreport.validate import previous_values, validate_document
+from xlreport import edition as spec_mod
+from xlreport.checks.validate import previous_values, validate_document
 
 
 def bump(doc: dict[str, Any], *keys: str, by: int = 1) -> dict[str, Any]:

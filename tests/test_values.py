@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlreport.problems import CODES
-from xlreport.values import (
+from xlreport.checks.problems import CODES
+from xlreport.checks.values import (
     BLANK_TOKENS,
     KINDS,
     Formula,

@@ -20,8 +20,8 @@ from . import __version__
 from .errors import XlreportError
 
 if TYPE_CHECKING:
-    from .spec import Spec
-    from .validate import Result
+    from .checks.validate import Result
+    from .edition.spec import Spec
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -114,7 +114,7 @@ def say(text: str) -> None:
 
 def resolve_spec(edition: str | None, spec_file: Path | None) -> Spec:
     """The spec asked for: a custom file, a built-in edition, or the default edition."""
-    from . import spec as spec_mod
+    from . import edition as spec_mod
     from .errors import UsageError
 
     if spec_file is not None:
@@ -128,7 +128,7 @@ def resolve_spec(edition: str | None, spec_file: Path | None) -> Spec:
 
 def write_json(path: Path | None, obj: Any) -> None:
     """Write JSON (exact decimals) to ``path``, or to stdout when ``path`` is None or ``-``."""
-    from .report import dumps
+    from .checks.report import dumps
 
     text = dumps(obj)
     if path is None or str(path) == "-":
@@ -175,8 +175,8 @@ def validate(
     ] = None,
 ) -> None:
     """校验上报格式的 JSON 报告。 / Validate a report in the upload JSON format."""
-    from . import report
-    from .validate import edition_of, previous_values, validate_document
+    from .checks import report
+    from .checks.validate import edition_of, previous_values, validate_document
 
     doc = report.load(report_file)
     spec = _spec_for(doc, edition, spec_file)
@@ -184,7 +184,7 @@ def validate(
     if previous is not None:
         year = doc.get("unit", {}).get("year") if isinstance(doc.get("unit"), dict) else None
         if previous.suffix.lower() in (".xlsx", ".xlsm"):
-            from .reader import previous as load_previous
+            from .workbook.reader import previous as load_previous
 
             last = load_previous(previous)
             last.check_year(year if isinstance(year, int) else None)
@@ -200,8 +200,8 @@ def validate(
 
 
 def _spec_for(doc: Any, edition: str | None, spec_file: Path | None) -> Spec:
+    from .checks.validate import builtin_spec_of, edition_of
     from .errors import UnreadableInput
-    from .validate import builtin_spec_of, edition_of
 
     if not isinstance(doc, dict):
         raise UnreadableInput("上报 JSON 的最外层应为对象（{…}）", code="not_object")
@@ -226,7 +226,7 @@ def schema(
     ] = None,
 ) -> None:
     """生成上报格式的 JSON Schema。 / Generate the upload JSON Schema."""
-    from .schema import generate
+    from .checks.schema import generate
 
     write_json(output, generate(resolve_spec(edition, spec_file)))
     if output is not None:
@@ -239,7 +239,7 @@ def spec_check(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="要检查的规格文件。")],
 ) -> None:
     """检查规格文件是否正确。 / Check a spec file."""
-    from .spec import load
+    from .edition.load import load
 
     spec = load(spec_file)
     checks = spec.checks()
@@ -261,7 +261,7 @@ def spec_export(
     """打印一个完整的规格文件，作为自定义版本的起点。 / Print a complete spec file."""
     import yaml
 
-    from . import spec as spec_mod
+    from . import edition as spec_mod
     from .errors import UsageError
 
     if spec_file is not None:
@@ -312,8 +312,8 @@ def read(
     ] = False,
 ) -> None:
     """读取填好的报表，校验后输出上报 JSON。 / Read a filled workbook into validated upload JSON."""
-    from .reader import previous as load_previous
-    from .reader import read_workbook
+    from .workbook.reader import previous as load_previous
+    from .workbook.reader import read_workbook
 
     _state["debug"] = _state["debug"] or debug
     spec = resolve_spec(None, spec_file) if spec_file is not None else None
@@ -355,7 +355,7 @@ def merge_reports(
     strict: StrictOpt = False,
 ) -> None:
     """把多个单位的报告汇总成一份（逐项精确相加）。 / Sum many reports into one roll-up."""
-    from . import merge as rollup
+    from .workflows import merge as rollup
 
     loaded = [rollup.load(path, strict=strict) for path in reports]
     if bad := [r for r in loaded if not r.result.valid]:
@@ -368,7 +368,7 @@ def merge_reports(
     if merged.result.valid:
         write_json(output, merged.document())
         if workbook is not None:
-            from .template import build
+            from .workbook.template import build
 
             build(merged.result.spec, workbook, values=merged.result.values)
             say(f"已写入 {workbook}")
@@ -400,7 +400,7 @@ def collect_reports(
     strict: StrictOpt = False,
 ) -> None:
     """批量读取、校验交回的报表，生成汇总清单。 / Read a folder of returns into a summary."""
-    from .collect import SUMMARY_XLSX, collect, progress_bar
+    from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
 
     with progress_bar() as progress:
         done = collect(inputs, out_dir, previous_dir=previous_dir, jobs=jobs, strict=strict,
@@ -448,9 +448,9 @@ def build_template(
     ] = None,
 ) -> None:
     """生成锁定的 Excel 填报模板，或给各单位的分发用模板。 / Build the locked Excel workbook."""
-    from .distribution import Unit, check_unit, check_year, read_units
     from .errors import UsageError
-    from .template import build
+    from .workbook.template import build
+    from .workflows.distribution import Unit, check_unit, check_year, read_units
 
     spec = resolve_spec(edition, spec_file)
     if units is not None:
@@ -487,7 +487,7 @@ def _build_copies(spec: Spec, listed: list[Any], out_dir: Path) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .template import build
+    from .workbook.template import build
 
     console = Console(stderr=True)
     columns = (TextColumn("生成分发用模板"), BarColumn(), MofNCompleteColumn())
@@ -516,9 +516,10 @@ def fill_report(
     report_path: ReportOpt = None,
 ) -> None:
     """把上报格式的 JSON 报告填进一份新的模板。 / Write a report into a fresh template."""
-    from . import fill, migrate, report
-    from .template import build
-    from .validate import edition_of, validate_document
+    from .checks import report
+    from .checks.validate import edition_of, validate_document
+    from .workbook.template import build
+    from .workflows import fill, migrate
 
     doc = report.load(report_file)
     target = None
@@ -574,8 +575,8 @@ def migrate_workbook(
 ) -> None:
     """把填好的工作簿迁移到另一个版本的新模板，列出没有带过去的数据和需要填写的单元格。
     / Move a filled workbook into a fresh template of another edition or version."""
-    from . import migrate
-    from .spec import load
+    from .edition.load import load
+    from .workflows import migrate
 
     new_spec = resolve_spec(to, spec_file)
     old_spec = load(from_spec) if from_spec is not None else None

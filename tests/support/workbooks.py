@@ -80,8 +80,7 @@ def set_cached(src: Path, dst: Path, sheet_part: str, ref: str, number: str) -> 
 
 def sheet_part(path: Path, sheet: str) -> str:
     """The zip member holding worksheet ``sheet``."""
-    from xlreport import xlsx
-
+    from xlreport.workbook import xlsx
     with xlsx.open_workbook(path.read_bytes(), path.name) as book:
         entry = book.sheet(sheet)
         assert entry is not None and entry.part is not None

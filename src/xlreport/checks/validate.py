@@ -14,10 +14,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from ..edition.spec import TYPES, Cell, Spec
+from ..errors import UnreadableInput, UsageError
 from . import report, rules
-from .errors import UnreadableInput, UsageError
 from .problems import Problem
-from .spec import TYPES, Cell, Spec
 
 MONEY_PLACES = 6
 Locate = Callable[[str], str | None]
@@ -182,7 +182,8 @@ def edition_of(doc: Any, requested: str | None) -> str:
 
 def builtin_spec_of(doc: Any, what: str) -> Spec:
     """The built-in edition a JSON report declares; ``what`` names the report in the message."""
-    from .spec import BUILTIN_EDITIONS, builtin
+    from ..edition.load import builtin
+    from ..edition.spec import BUILTIN_EDITIONS
 
     edition = edition_of(doc, None)
     if edition not in BUILTIN_EDITIONS:

@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import UnreadableInput, UsageError
+from ..errors import UnreadableInput, UsageError
 from .merge import unit_key
 
 #: Statuses, worst first: the order of the summary.
@@ -244,10 +244,10 @@ def _not_xlsx(index: int, path: Path, shown: str) -> Row:
 def _warm() -> None:
     """Import the reader and prepare every built-in edition (spec, layout, checks) once, before
     the workers are forked: each inherits them instead of preparing its own."""
-    from . import reader  # noqa: F401
-    from .layout import layout
-    from .spec import BUILTIN_EDITIONS, builtin
-    from .validate import check
+    from ..checks.validate import check
+    from ..edition.load import builtin
+    from ..edition.spec import BUILTIN_EDITIONS
+    from ..workbook.layout import layout
 
     for edition in BUILTIN_EDITIONS:
         layout(builtin(edition))
@@ -289,8 +289,8 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 def _read_one(task: Task) -> Row:
     """Read one workbook (in a worker); stage its report and problems; return its row."""
-    from .reader import read_workbook
-    from .report import dumps
+    from ..checks.report import dumps
+    from ..workbook.reader import read_workbook
 
     try:
         with _deadline(TIMEOUT):
@@ -411,7 +411,7 @@ def _line(file: str, message: str, reason: str) -> str:
 
 def _jsonl(obj: dict[str, Any]) -> str:
     """One line of problems.jsonl (exact decimals)."""
-    from .report import dumps
+    from ..checks.report import dumps
 
     return dumps(obj, indent=None) + "\n"
 
@@ -467,7 +467,8 @@ def progress_bar() -> Iterator[Progress]:
 @cache
 def _previous_keys() -> frozenset[str]:
     """The cells of last year's report that any cross-year rule of a built-in edition reads."""
-    from .spec import BUILTIN_EDITIONS, builtin
+    from ..edition.load import builtin
+    from ..edition.spec import BUILTIN_EDITIONS
 
     return frozenset(
         t.key

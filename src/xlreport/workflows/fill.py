@@ -13,10 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import report
-from .errors import UnreadableInput, UsageError
-from .precheck import precheck
-from .spec import BUILTIN_EDITIONS, Spec, builtin
+from ..checks import report
+from ..edition.load import builtin
+from ..edition.spec import BUILTIN_EDITIONS, Spec
+from ..errors import UnreadableInput, UsageError
+from ..workbook.precheck import precheck
 
 
 def values(doc: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def values(doc: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
 def template_spec(path: Path, spec: Spec | None = None) -> tuple[Spec, str]:
     """The spec to fill for a template workbook (its edition; ``spec`` for a custom edition) and
     the template version written in it."""
-    from . import reader, xlsx
+    from ..workbook import reader, xlsx
 
     precheck(path)
     with xlsx.open_workbook(path.read_bytes(), path.name) as book:

@@ -25,18 +25,18 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import PurePosixPath
 from pyexpat import ExpatError, ParserCreate
 from typing import Any
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from .errors import UnreadableInput
+from ..checks.values import Formula, FormulaError, Raw, XmlNumber
+from ..errors import UnreadableInput
+from .cells import MAX_ROWS, a1, parse_a1
 from .precheck import MB, open_member
-from .values import Formula, FormulaError, Raw, XmlNumber
 
-MAX_ROWS, MAX_COLS = 1_048_576, 16_384
 _CHUNK = 64 * 1024
 _STRINGS_CHUNK = 16 * 1024
 _RESAVE = "请在 Excel 或 WPS 中重新保存后提交"
@@ -45,37 +45,11 @@ _REL_TYPE = "/relationships/"
 #: Largest inflated size of each kind of member xlreport reads (the template's are a few KB).
 LIMITS = {"workbook": 4 * MB, "rels": 1 * MB, "sheet": 16 * MB, "strings": 16 * MB, "styles": 4 * MB}
 
-_A1 = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 #: Built-in number formats that show a date or time (14–22, 45–47 everywhere; 27–36 and 50–58
 #: in Chinese, Japanese and Korean versions of Excel and WPS).
 _DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
-
-
-def a1(row: int, col: int) -> str:
-    """``(4, 1)`` → ``B5`` (0-based row and column)."""
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return f"{letters}{row + 1}"
-
-
-@lru_cache(maxsize=16384)
-def parse_a1(ref: str) -> tuple[int, int] | None:
-    """``B5`` or ``$B$5`` → ``(4, 1)``; None if ``ref`` is not one cell inside the sheet limits."""
-    m = _A1.fullmatch(ref)
-    if not m:
-        return None
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    row = int(m.group(2))
-    if not (1 <= row <= MAX_ROWS and 1 <= col <= MAX_COLS):
-        return None
-    return row - 1, col - 1
 
 
 @dataclass(frozen=True, slots=True)

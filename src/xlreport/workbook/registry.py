@@ -21,9 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..edition.load import builtin, from_data, resolved
+from ..edition.source import builtin_path
+from ..edition.spec import BUILTIN_EDITIONS, Spec
+from ..errors import UsageError
 from .layout import Label, Position, layout
-from .spec import BUILTIN_EDITIONS, Spec, builtin, builtin_path, from_data, resolved
 
 DIRECTORY = Path(str(resources.files("xlreport") / "layouts"))
 

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlreport.errors import UnreadableInput
+from ..errors import UnreadableInput
 
 MB = 1024 * 1024
 

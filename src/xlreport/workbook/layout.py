@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from .spec import Block, Node, Spec
+from ..edition.spec import Block, Node, Spec
+from .cells import a1, sheet_ref
 
 META_SHEET = "_xlreport"
 TEMPLATE_ID = "xlreport/gov-info-disclosure-annual-report"
@@ -25,6 +26,8 @@ META_KEYS = (
 )
 INSTRUCTIONS_SHEET = "填报说明"
 CHECKS_SHEET = "校验结果"
+#: The first sheet of a migrated workbook: what was not carried over, what is left to fill.
+NOTES_SHEET = "迁移说明"
 
 #: Rows of every sheet of the spec before its first block: the title, then a subtitle line.
 TITLE_ROW, SUBTITLE_ROW, FIRST_BLOCK_ROW = 0, 1, 2
@@ -46,18 +49,12 @@ class Position:
     @property
     def a1(self) -> str:
         """``B5``."""
-        from .xlsx import a1
-
         return a1(self.row, self.col)
 
     @property
     def ref(self) -> str:
-        """Absolute cross-sheet reference for formulas: ``'三、依申请公开'!$B$5`` (xlsxwriter is
-        imported here, not with the module: reading needs none of it)."""
-        from xlsxwriter.utility import xl_rowcol_to_cell
-
-        sheet = self.sheet.replace("'", "''")
-        return f"'{sheet}'!{xl_rowcol_to_cell(self.row, self.col, True, True)}"
+        """Absolute cross-sheet reference for formulas: ``'三、依申请公开'!$B$5``."""
+        return sheet_ref(self.sheet, self.row, self.col)
 
 
 @dataclass(frozen=True)

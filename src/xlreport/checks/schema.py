@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import Cell, Spec
+from ..edition.spec import Cell, Spec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _CREDIT_CODE = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"

@@ -15,9 +15,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UnreadableInput, UsageError
-from .spec import Spec
-from .values import credit_code_ok
+from ..checks.values import credit_code_ok
+from ..edition.spec import Spec
+from ..errors import UnreadableInput, UsageError
 
 NAME, YEAR, CODE = "单位名称", "年度", "统一社会信用代码"
 MAX_NAME = 60  # characters of the unit name kept in a file name

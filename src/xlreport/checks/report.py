@@ -13,8 +13,8 @@ from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import Any
 
-from .errors import UnreadableInput
-from .spec import Spec
+from ..edition.spec import Spec
+from ..errors import UnreadableInput
 
 Value = int | Decimal | str | None
 

@@ -20,10 +20,11 @@ from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
-from . import __version__, report
-from .errors import UsageError
-from .spec import Spec
-from .validate import Result, builtin_spec_of, validate_document
+from .. import __version__
+from ..checks import report
+from ..checks.validate import Result, builtin_spec_of, validate_document
+from ..edition.spec import Spec
+from ..errors import UsageError
 
 DEFAULT_UNIT = "汇总"
 #: How many file names a refusal lists before it says "and N more".
@@ -93,7 +94,7 @@ def load(path: Path, *, strict: bool = False) -> Loaded:
     """Read and check one report: upload JSON (``.json``) or a filled workbook (anything else)."""
     path = Path(path)
     if path.suffix.lower() != ".json":
-        from .reader import read_workbook
+        from ..workbook.reader import read_workbook
 
         read = read_workbook(path, strict=strict)
         return Loaded(path.name, read.source["sha256"], read.result)

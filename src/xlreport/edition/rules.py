@@ -21,10 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
-
-from .problems import Problem
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -77,41 +74,6 @@ class Check:
         seen = dict.fromkeys(t.key for t in (*self.lhs, *self.rhs) if t.key and not t.prev)
         return tuple(seen)
 
-    def sides(
-        self, values: Mapping[str, Number | None], prev: Mapping[str, Number | None] | None = None
-    ) -> tuple[Decimal, Decimal] | None:
-        """Both sides' values, or None when a value is missing (no previous report, a bad cell)."""
-        out = []
-        for side in (self.lhs, self.rhs):
-            total = Decimal(0)
-            for t in side:
-                if t.key is None:
-                    value: Number | None = t.constant
-                else:
-                    source = prev if t.prev else values
-                    value = None if source is None else source.get(t.key)
-                if value is None:
-                    return None
-                total += t.sign * Decimal(value)
-            out.append(total)
-        return out[0], out[1]
-
-    def holds(self, lhs: Decimal, rhs: Decimal) -> bool:
-        return {"=": lhs == rhs, "<=": lhs <= rhs, ">=": lhs >= rhs}[self.op]
-
-    def excel_side(self, side: Sequence[Term], ref: Callable[[str], str]) -> str:
-        """``B5+C5-D5`` for one side; ``prev`` terms cannot be rendered (no such cells)."""
-        if any(t.prev for t in side):
-            raise RuleError(f"{self.name} 需要上年报告，无法写成公式")
-        text = "".join(("+" if t.sign > 0 else "-") + t.excel(ref) for t in side)
-        return text.removeprefix("+")
-
-    def excel_result(self, lhs: str, rhs: str) -> str:
-        """Formula (without ``=``) that shows 通过 or 不通过 given the two sides' cells."""
-        compare = {"=": "=0", "<=": "<=0", ">=": ">=0"}[self.op]
-        diff = f"({lhs})-({rhs})"
-        return f'IF(ISERROR({diff}),"{FAIL}",IF(ROUND({diff},6){compare},"{PASS}","{FAIL}"))'
-
     def message(self, spec: Spec, lhs: Decimal, rhs: Decimal) -> str:
         if self.target is not None and not self.rule.message:
             where = spec.cell(self.target).where
@@ -126,30 +88,6 @@ class Check:
         labels = dict(self.labels)
         head = "，".join(labels.values())
         return f"{self.rule.description}（{head}）" if head else self.rule.description
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of evaluating one check: ``ok`` is None when it could not be evaluated."""
-
-    check: Check
-    lhs: Decimal | None
-    rhs: Decimal | None
-    ok: bool | None
-
-    def problem(self, spec: Spec) -> Problem:
-        assert self.lhs is not None and self.rhs is not None
-        c = self.check
-        expected, actual = (self.rhs, self.lhs)
-        return Problem(
-            severity=c.rule.severity,
-            code="rule",
-            rule=c.rule.id,
-            keys=c.keys,
-            message=c.message(spec, self.lhs, self.rhs),
-            expected=_plain(expected),
-            actual=_plain(actual),
-        )
 
 
 @dataclass(frozen=True)
@@ -301,53 +239,9 @@ def _binding_label(spec: Spec, text: str, var: str, bound: Mapping[str, str]) ->
                 return spec.titles[head]
     return bound[var]
 
-
-def complete(spec: Spec, values: Mapping[str, Number | None]) -> dict[str, Number | None]:
-    """A copy of ``values`` where each blank (None) total is computed from its parts."""
-    out = dict(values)
-
-    def total(key: str) -> Number | None:
-        if out.get(key) is not None or not spec.cell(key).computed:
-            return out.get(key)
-        parts = [total(p) for p in spec.cell(key).parts]
-        if any(p is None for p in parts):
-            return None
-        out[key] = sum(parts, start=0)
-        return out[key]
-
-    for key, cell in spec.cells.items():
-        if cell.computed:
-            total(key)
-    return out
-
-
-def evaluate(
-    spec: Spec,
-    values: Mapping[str, Number | None],
-    prev: Mapping[str, Number | None] | None = None,
-) -> list[Outcome]:
-    """Evaluate every check of ``spec``; cross-year checks only when ``prev`` is given."""
-    outcomes = []
-    for check in _checks(spec):
-        if check.cross_year and prev is None:
-            continue
-        sides = check.sides(values, prev)
-        if sides is None:
-            outcomes.append(Outcome(check, None, None, None))
-        else:
-            outcomes.append(Outcome(check, *sides, check.holds(*sides)))
-    return outcomes
-
-
-@cache
-def _checks(spec: Spec) -> tuple[Check, ...]:
-    """The expanded checks of a spec, once per spec object (a spec is immutable)."""
-    return tuple(spec.checks())
-
-
-def _plain(value: Decimal) -> Number:
+def plain(value: Decimal) -> Number:
     return int(value) if value == value.to_integral_value() else value
 
 
 def _num(value: Decimal) -> str:
-    return str(_plain(value))
+    return str(plain(value))

@@ -24,16 +24,19 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, xlsx
-from .errors import UnreadableInput, UsageError
+from .. import __version__
+from ..checks.problems import Problem
+from ..edition.spec import BUILTIN_EDITIONS, TYPES, Cell, Spec
+from ..errors import UnreadableInput, UsageError
+from . import xlsx
+from .cells import a1, parse_a1
+from .layout import META_SHEET, NOTES_SHEET
 from .precheck import DEFAULT_LIMITS, Limits, precheck
-from .problems import Problem
-from .spec import BUILTIN_EDITIONS, TYPES, Cell, Spec
 
 if TYPE_CHECKING:
+    from ..checks.validate import Result
     from .layout import Layout
     from .registry import Released
-    from .validate import Result
 
     #: Where a workbook's cells and labels are: the current layout or a released older one.
     Placed = Layout | Released
@@ -97,7 +100,7 @@ def read_workbook(
     ``spec`` defaults to the built-in edition named in the workbook's metadata; ``prev`` holds last
     year's values for the cross-year rules (see :func:`previous`).
     """
-    from .validate import check
+    from ..checks.validate import check
 
     path = Path(path)
     precheck(path, limits=limits)
@@ -135,7 +138,6 @@ def read_workbook(
 
 def metadata(book: xlsx.Workbook) -> dict[str, str]:
     """The template metadata (very hidden sheet, key in column A, value in column B)."""
-    from .layout import META_SHEET
 
     if book.sheet(META_SHEET) is None:
         raise UnreadableInput(
@@ -160,9 +162,9 @@ def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> tuple[Sp
     built-in edition (or of the ``spec`` passed in), and every older layout of a built-in edition
     registered in :mod:`xlreport.registry`.
     """
+    from ..edition.load import builtin
     from . import registry
     from .layout import TEMPLATE_ID
-    from .spec import builtin
 
     template_id = meta.get("template_id", "")
     if template_id != TEMPLATE_ID:
@@ -253,14 +255,12 @@ def _verify_sheets(book: xlsx.Workbook, lay: Placed) -> None:
     """Every sheet of the template present under its name; no sheet added but the notes of a
     migrated workbook.  Hidden, shown and reordered sheets are fine (a LibreOffice save turns very
     hidden into hidden)."""
-    from .layout import META_SHEET
-    from .migrate import SHEET as MIGRATION_NOTES
 
     expected = [n for n in lay.sheet_names if n != META_SHEET]
     present = [s.name for s in book.sheets]
     changes = [f"缺少工作表“{n}”（被删除或改名）" for n in expected if n not in present]
     changes += [f"多出工作表“{n}”" for n in present
-                if n not in expected and n not in (META_SHEET, MIGRATION_NOTES)]
+                if n not in expected and n not in (META_SHEET, NOTES_SHEET)]
     changes += [f"工作表“{n}”出现了不止一次" for n in dict.fromkeys(present)
                 if present.count(n) > 1]
     if changes:
@@ -288,9 +288,9 @@ def _verify_names(book: xlsx.Workbook, lay: Placed) -> None:
     for sheet, items in moved.items():
         key, row, col, target, shown = items[0]
         if target is not None:
-            shown = xlsx.a1(target[1], target[2])
+            shown = a1(target[1], target[2])
             shown = shown if target[0] == sheet else f"工作表“{target[0]}”{shown}"
-        where = f"{key} 应在 {xlsx.a1(row, col)}，现在指向 {shown}"
+        where = f"{key} 应在 {a1(row, col)}，现在指向 {shown}"
         changes.append(
             f"工作表“{sheet}”有 {len(items)} 个填报单元格的名称与模板位置不符（如 {where}）"
             + _shift(items, sheet)
@@ -334,8 +334,8 @@ def _name_target(formula: str) -> tuple[str, int, int] | None:
     elif "'" in sheet:
         return None
     first, _, last = ref.partition(":")
-    start = xlsx.parse_a1(first)
-    if start is None or (last and xlsx.parse_a1(last) != start):
+    start = parse_a1(first)
+    if start is None or (last and parse_a1(last) != start):
         return None
     return sheet, start[0], start[1]
 
@@ -353,7 +353,7 @@ def _verify_labels(name: str, grids: Mapping[str, xlsx.Grid], lay: Placed) -> No
     changes = []
     for sheet, items in wrong.items():
         label, found = items[0]
-        ref = xlsx.a1(label.row, label.col)
+        ref = a1(label.row, label.col)
         now = f"“{_clip(found)}”" if found else "空白"
         moved = _find_label(grids[sheet], label)
         if moved:
@@ -382,7 +382,7 @@ def _find_label(grid: xlsx.Grid, label: Any) -> str | None:
         for row, col in ((label.row + distance, label.col), (label.row - distance, label.col),
                          (label.row, label.col + distance), (label.row, label.col - distance)):
             if _label_text(grid.get((row, col))) == text:
-                return xlsx.a1(row, col)
+                return a1(row, col)
     return None
 
 
@@ -402,7 +402,7 @@ def _values(
     Blanks are left as None: :func:`~xlreport.validate.check` reports them, one warning per table.
     A text cell keeps whatever was typed (even “无”), except that a required one must say something.
     """
-    from .values import parse
+    from ..checks.values import parse
 
     values: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -424,7 +424,7 @@ def _visible(text: str) -> bool:
 
 
 def _problem(cell: Cell, ref: str, raw: Any, parsed: Any) -> Problem:
-    from .values import Formula, FormulaError
+    from ..checks.values import Formula, FormulaError
 
     shown = _shown(raw)
     where = f"{cell.where}（工作表“{cell.sheet}”{ref} 单元格，{cell.key}）"
@@ -449,7 +449,7 @@ def _problem(cell: Cell, ref: str, raw: Any, parsed: Any) -> Problem:
 
 def _shown(raw: Any) -> str:
     """A raw cell as the clerk sees it: ``12件``, ``=B5+1``, ``#VALUE!``, ``4166.241619``."""
-    from .values import Formula, FormulaError, XmlNumber
+    from ..checks.values import Formula, FormulaError, XmlNumber
 
     if isinstance(raw, Formula):
         return f"={raw.text}"
@@ -493,8 +493,8 @@ class Previous:
 def previous(path: Path) -> Previous:
     """Last year's report, as upload JSON or as a filled workbook (its own data problems do not
     matter; cells that could not be read take no part in the cross-year rules)."""
-    from . import report
-    from .validate import builtin_spec_of, previous_values
+    from ..checks import report
+    from ..checks.validate import builtin_spec_of, previous_values
 
     path = Path(path)
     if _looks_like_workbook(path):

@@ -10,16 +10,12 @@ reader, checks, messages — is derived from the :class:`Spec` built here.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from ..errors import SpecError
+from .source import Locate
 
 #: Field types and what they hold.
 TYPES: dict[str, str] = {
@@ -181,155 +177,7 @@ def short_table(title: str) -> str:
     return f"表{head}" if sep and head and all(ch in _CN_NUMERALS for ch in head) else title
 
 
-# --------------------------------------------------------------------------- loading
-
-
-def builtin_path(edition: str) -> Path:
-    return Path(str(resources.files("xlreport") / "editions" / f"{edition}.yaml"))
-
-
-@cache
-def builtin(edition: str = DEFAULT_EDITION) -> Spec:
-    """A built-in edition (cached)."""
-    if edition not in BUILTIN_EDITIONS:
-        from .errors import UsageError
-
-        raise UsageError(
-            f"没有“{edition}”这个格式版本；内置版本为 {'、'.join(BUILTIN_EDITIONS)}，"
-            "自定义版本请用 --spec 指定规格文件"
-        )
-    return load(builtin_path(edition), checked=True)
-
-
-def load(path: Path, *, checked: bool = False) -> Spec:
-    """Load and validate a spec file; any mistake raises :class:`SpecError` naming file and place.
-
-    ``checked`` skips the spec-schema check, for the built-in editions: the tests check them, and
-    the check costs importing jsonschema at every start of the command line.
-    """
-    data, locate = read(path)
-    return from_data(data, source=str(path), locate=locate, checked=checked)
-
-
-def read(path: Path) -> tuple[Any, _Locator]:
-    """The parsed YAML of a spec file and a locator of its lines (not yet checked)."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"找不到规格文件 {path}", code="spec_missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"规格文件 {path} 无法读取（应为 UTF-8 编码的 YAML）：{exc}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise SpecError(f"规格文件 {path} {where}不是有效的 YAML：{exc}", code="spec_yaml") from None
-    finally:
-        loader.dispose()
-    return data, _Locator(path, root)
-
-
-def from_data(
-    data: Any, *, source: str = "<spec>", locate: Locate | None = None, checked: bool = False
-) -> Spec:
-    """Build a :class:`Spec` from already-parsed data (validated against the spec schema unless
-    it is known to be ``checked``).
-
-    Data that ``extends`` another edition is resolved first (:mod:`xlreport.extend`); the digest
-    is that of the resolved data.
-    """
-    from . import extend, migrate
-    from . import rules as rules_mod
-
-    locate = locate or _Locator(Path(source), None)
-    data, locate = extend.resolve(data, locate, Path(source))
-    if not checked:
-        check_shape(data, locate)
-    sheets = tuple(_sheet(s) for s in data["sheets"])
-    cells, titles = _expand(sheets, locate)
-    spec = Spec(
-        edition=str(data["edition"]),
-        title=data["title"],
-        document=data.get("document", ""),
-        template_version=str(data["template_version"]),
-        years=(int(data["years"][0]), int(data["years"][1])),
-        sheets=sheets,
-        cells=cells,
-        rules=(),
-        source=source,
-        digest=digest(data),
-        titles=titles,
-    )
-    parsed_rules = []
-    for i, raw in enumerate(data.get("rules", [])):
-        try:
-            rule = rules_mod.Rule.from_data(raw)
-            rule.expand(spec)
-        except rules_mod.RuleError as exc:
-            raise SpecError(f"{locate(['rules', i])}：规则“{raw.get('id')}”有误：{exc}") from None
-        parsed_rules.append(rule)
-    ids = [r.id for r in parsed_rules]
-    for i, rid in enumerate(ids):
-        if rid in ids[:i]:
-            raise SpecError(f"{locate(['rules', i, 'id'])}：规则编号“{rid}”重复")
-    spec = replace(spec, rules=tuple(parsed_rules))
-    migrations = tuple(
-        migrate.Declaration.from_data(raw, spec, locate(["migrations", i]))
-        for i, raw in enumerate(data.get("migrations", []))
-    )
-    return replace(spec, migrations=migrations)
-
-
-def resolved(path: Path) -> Any:
-    """The complete data of a spec file, with ``extends`` and ``changes`` applied."""
-    from . import extend
-
-    data, locate = read(path)
-    return extend.resolve(data, locate, path)[0]
-
-
-def digest(data: Any) -> str:
-    """sha256 of the spec's content (comments and formatting do not count)."""
-    canon = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
-
-
-@cache
-def _spec_schema() -> dict[str, Any]:
-    text = (resources.files("xlreport") / "editions" / "spec.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
-_SCHEMA_WORDS = {
-    "required": "缺少必填项",
-    "additionalProperties": "有不认识的项",
-    "type": "类型不对",
-    "enum": "取值不在允许范围内",
-    "pattern": "格式不对",
-    "minItems": "项数太少",
-    "maxItems": "项数太多",
-    "minLength": "不能为空",
-    "oneOf": "写法不对",
-    "const": "取值不对",
-    "dependentRequired": "缺少配套的项",
-}
-
-
-def check_shape(data: Any, locate: Locate) -> None:
-    """Check ``data`` against the spec schema; the first mistake raises :class:`SpecError`."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(_spec_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = jsonschema.exceptions.best_match(errors)
-        word = _SCHEMA_WORDS.get(str(err.validator), "不符合规格文件格式")
-        raise SpecError(f"{locate(list(err.absolute_path))}：{word}（{err.message}）", code="spec")
+# --------------------------------------------------------------------------- building
 
 
 def _node(raw: dict[str, Any]) -> Node:
@@ -346,7 +194,7 @@ def _node(raw: dict[str, Any]) -> Node:
     )
 
 
-def _sheet(raw: dict[str, Any]) -> Sheet:
+def sheet_of(raw: dict[str, Any]) -> Sheet:
     blocks = []
     for b in raw["blocks"]:
         columns = tuple(_node(c) for c in b.get("columns", ())) or (Node(label=""),)
@@ -375,7 +223,7 @@ def _keys(path: tuple[Node, ...]) -> list[str]:
     return [n.key for n in path if n.key]
 
 
-def _expand(sheets: tuple[Sheet, ...], locate: Locate) -> tuple[dict[str, Cell], dict[str, str]]:
+def expand(sheets: tuple[Sheet, ...], locate: Locate) -> tuple[dict[str, Cell], dict[str, str]]:
     """Every cell of every block, in printed order, with the parts of each total."""
     cells: dict[str, Cell] = {}
     titles: dict[str, str] = {}
@@ -465,37 +313,3 @@ def _add_totals(
             else:
                 continue
             cells[key] = replace(cells[key], parts=parts)
-
-
-Locate = Callable[[list[Any]], str]
-
-
-class _Locator:
-    """Turns a path into the spec (``['sheets', 2, 'blocks', 0]``) into ``file 第 N 行``."""
-
-    def __init__(self, path: Path, root: Any) -> None:
-        self.path, self.root = path, root
-
-    def __call__(self, where: list[Any]) -> str:
-        node, line = self.root, None
-        for step in where:
-            if node is None:
-                break
-            line = node.start_mark.line + 1
-            node = _child(node, step)
-        if node is not None:
-            line = node.start_mark.line + 1
-        place = "/".join(str(s) for s in where) or "（文件开头）"
-        return f"规格文件 {self.path.name} 第 {line} 行（{place}）" if line else (
-            f"规格文件 {self.path.name}（{place}）"
-        )
-
-
-def _child(node: Any, step: Any) -> Any:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        return next((v for k, v in node.value if k.value == step), None)
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-        return node.value[step]
-    return None

@@ -23,7 +23,7 @@ import tempfile
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +33,11 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from . import __version__
+from .. import __version__
+from ..checks.rules import complete, excel_result, excel_side, sides
+from ..edition.rules import FAIL, PASS, Check
+from ..edition.spec import NUMERIC_TYPES, Cell, Spec
+from .cells import column
 from .layout import (
     CHECK_COLUMNS,
     CHECKS_HEADER_ROW,
@@ -43,6 +47,7 @@ from .layout import (
     LHS_COL,
     META_KEYS,
     META_SHEET,
+    NOTES_SHEET,
     NUMBER_COL,
     RESULT_COL,
     RHS_COL,
@@ -59,8 +64,6 @@ from .layout import (
     SheetGrid,
     layout,
 )
-from .rules import FAIL, PASS, Check, complete
-from .spec import NUMERIC_TYPES, Cell, Spec
 
 #: Fixed document dates, so that a build is reproducible byte for byte.
 DOCUMENT_DATE = datetime(2021, 9, 26)
@@ -125,6 +128,8 @@ PROMPTS = {
     "text": ("请填写", "直接输入文字；在单元格内换行请按 Alt+Enter（WPS、LibreOffice 相同）。", "", ""),
 }
 _CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+#: Column widths of 迁移说明 (序号, 位置, 键名, 数值, 说明).
+NOTES_WIDTHS = (6, 60, 44, 14, 60)
 
 
 def build(
@@ -161,13 +166,15 @@ def workbook_bytes(
     *,
     values: Mapping[str, object] | None = None,
     lock_keys: Collection[str] = (),
+    notes: Sequence[Sequence[str]] = (),
 ) -> bytes:
-    """The workbook of ``spec`` as xlsx bytes; see :func:`build`."""
+    """The workbook of ``spec`` as xlsx bytes; see :func:`build`.  ``notes`` (rows of text) adds
+    the protected sheet 迁移说明 in front, shown when the file is opened, as migration does."""
     prefill = _prefill(spec, values or {}, lock_keys)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # xlsxwriter only warns about bad options
-        _Writer(spec, buffer, prefill, frozenset(lock_keys)).write()
+        _Writer(spec, buffer, prefill, frozenset(lock_keys), notes).write()
     return _lock_structure(buffer.getvalue())
 
 
@@ -222,9 +229,15 @@ def text_width(text: str) -> int:
 
 class _Writer:
     def __init__(
-        self, spec: Spec, target: io.BytesIO, prefill: dict[str, object], locked: frozenset[str]
+        self,
+        spec: Spec,
+        target: io.BytesIO,
+        prefill: dict[str, object],
+        locked: frozenset[str],
+        notes: Sequence[Sequence[str]] = (),
     ) -> None:
         self.spec = spec
+        self.notes = notes
         self.lay: Layout = layout(spec)
         self.prefill = prefill
         self.locked = locked
@@ -258,11 +271,14 @@ class _Writer:
         })
         for key, value in self.meta().items():
             book.set_custom_property(f"xlreport.{key}", value)
+        notes = book.add_worksheet(NOTES_SHEET) if self.notes else None
         self.instructions(book.add_worksheet(INSTRUCTIONS_SHEET))
         for grid in self.lay.grids.values():
             self.table(book.add_worksheet(grid.name), grid)
         self.check_sheet(book.add_worksheet(CHECKS_SHEET))
         self.meta_sheet(book.add_worksheet(META_SHEET))
+        if notes is not None:
+            self.notes_sheet(notes)
         for key, pos in (*self.lay.cells.items(), *self.lay.checks.items()):
             book.define_name(key, f"={pos.ref}")
         book.close()
@@ -534,6 +550,18 @@ class _Writer:
         self.finish(ws, INSTRUCTIONS_SHEET, 2, len(rows) + 2, None)
         ws.activate()
 
+    def notes_sheet(self, ws: Worksheet) -> None:
+        """迁移说明: plain protected text in front of everything, the sheet shown on opening."""
+        for col, width in enumerate(NOTES_WIDTHS):
+            self.column(ws, col, width)
+        for r, row in enumerate(self.notes):
+            for c, text in enumerate(row):
+                if text:
+                    ws.write_string(r, c, text)
+        ws.set_tab_color("#FFC000")
+        ws.protect()
+        ws.activate()
+
     def check_sheet(self, ws: Worksheet) -> None:
         """校验结果: one line per check with both sides' values, and the overall status."""
         widths = (6, 96, 8, 12, 12, 10)
@@ -557,7 +585,7 @@ class _Writer:
         self.status(ws)
         last_row = FIRST_CHECK_ROW + max(len(self.checks), 1) - 1
         ws.conditional_format(FIRST_CHECK_ROW, 0, last_row, last_col, {
-            "type": "formula", "criteria": f'=${_col(RESULT_COL)}{FIRST_CHECK_ROW + 1}="{FAIL}"',
+            "type": "formula", "criteria": f'=${column(RESULT_COL)}{FIRST_CHECK_ROW + 1}="{FAIL}"',
             "format": self.fmt("bad_cf")})
         self.finish(ws, CHECKS_SHEET, len(CHECK_COLUMNS), last_row + 1, (0, CHECKS_HEADER_ROW))
         ws.freeze_panes(FIRST_CHECK_ROW, 0)
@@ -570,13 +598,13 @@ class _Writer:
         self.row(ws, row, _line_height(math.ceil(text_width(text) / 94)))
         ws.write_string(row, SEVERITY_COL, SEVERITY_WORDS[check.rule.severity],
                         self.fmt("check_center"))
-        sides = check.sides(self.numbers)
-        for col, side, value in ((LHS_COL, check.lhs, sides and sides[0]),
-                                 (RHS_COL, check.rhs, sides and sides[1])):
-            formula = "=" + check.excel_side(side, lambda key: key)
+        found = sides(check, self.numbers)
+        for col, side, value in ((LHS_COL, check.lhs, found and found[0]),
+                                 (RHS_COL, check.rhs, found and found[1])):
+            formula = "=" + excel_side(check, side, lambda key: key)
             ws.write_formula(row, col, formula, self.fmt("check_number"), _cached(value))
         lhs, rhs = (Position(CHECKS_SHEET, row, c).a1 for c in (LHS_COL, RHS_COL))
-        ws.write_formula(row, RESULT_COL, "=" + check.excel_result(lhs, rhs),
+        ws.write_formula(row, RESULT_COL, "=" + excel_result(check, lhs, rhs),
                          self.fmt("check_center"), PENDING)
 
     def status(self, ws: Worksheet) -> None:
@@ -588,15 +616,15 @@ class _Writer:
             ws.write_formula(STATUS_ROW, STATUS_COL, f'="{PASS}"', fmt, STATUS_PENDING)
             return
         first, last = FIRST_CHECK_ROW, FIRST_CHECK_ROW + len(self.checks) - 1
-        sev = f"{_col(SEVERITY_COL)}{first + 1}:{_col(SEVERITY_COL)}{last + 1}"
-        res = f"{_col(RESULT_COL)}{first + 1}:{_col(RESULT_COL)}{last + 1}"
+        sev = f"{column(SEVERITY_COL)}{first + 1}:{column(SEVERITY_COL)}{last + 1}"
+        res = f"{column(RESULT_COL)}{first + 1}:{column(RESULT_COL)}{last + 1}"
         passed = f'COUNTIFS({sev},"{SEVERITY_WORDS["error"]}",{res},"{PASS}")'
         formula = (
             f'=IF(COUNTIF({res},"{PENDING}")>0,"{STATUS_PENDING}",'
             f'IF({passed}={errors},"{PASS}","{FAIL}（"&({errors}-{passed})&" 项检查未通过，见下表）"))'
         )
         ws.write_formula(STATUS_ROW, STATUS_COL, formula, fmt, STATUS_PENDING)
-        at = f"${_col(STATUS_COL)}${STATUS_ROW + 1}"
+        at = f"${column(STATUS_COL)}${STATUS_ROW + 1}"
         ws.conditional_format(STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, {
             "type": "formula", "criteria": f'={at}="{PASS}"', "format": self.fmt("good_cf")})
         ws.conditional_format(STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, {
@@ -669,10 +697,6 @@ def _credit_code_ok(ref: str) -> str:
 def _cached(value: object) -> float:
     """The cached result of a numeric formula: its true value when known, else 0."""
     return float(value) if isinstance(value, int | Decimal | float) else 0
-
-
-def _col(col: int) -> str:
-    return Position("", 0, col).a1.rstrip("0123456789")
 
 
 def _escape(text: str) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TypeAlias
 
-from xlreport.problems import CODES, Severity
+from .problems import CODES, Severity
 
 __all__ = [
     "BLANK_TOKENS",

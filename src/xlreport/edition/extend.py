@@ -28,8 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
-from .spec import BUILTIN_EDITIONS, Locate, builtin_path, check_shape, read
+from ..errors import SpecError
+from .source import Locate, builtin_path, check_shape, read
+from .spec import BUILTIN_EDITIONS
 
 #: Every change a custom spec can make, with the other items each one takes.
 OPERATIONS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,1 @@
+"""Values → problems: the value policy, the rule engine, the problem catalogue and validation."""

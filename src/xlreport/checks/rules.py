@@ -1,0 +1,125 @@
+"""The rule engine: each check of an edition evaluated with exact Decimal arithmetic and rendered
+as an Excel formula.
+
+The rules themselves are data of the edition (:mod:`xlreport.edition.rules`: parsed and expanded into
+single :class:`~xlreport.edition.rules.Check` objects when the spec loads).  Here a check meets values:
+:func:`evaluate` decides it in Python, :func:`excel_side` and :func:`excel_result` write the same
+comparison as a formula for the workbook, so each rule exists exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+from ..edition.rules import FAIL, PASS, Check, Number, RuleError, Term, plain
+from ..edition.spec import Spec
+from .problems import Problem
+
+
+def sides(
+    check: Check, values: Mapping[str, Number | None], prev: Mapping[str, Number | None] | None = None
+) -> tuple[Decimal, Decimal] | None:
+    """Both sides' values, or None when a value is missing (no previous report, a bad cell)."""
+    out = []
+    for side in (check.lhs, check.rhs):
+        total = Decimal(0)
+        for t in side:
+            if t.key is None:
+                value: Number | None = t.constant
+            else:
+                source = prev if t.prev else values
+                value = None if source is None else source.get(t.key)
+            if value is None:
+                return None
+            total += t.sign * Decimal(value)
+        out.append(total)
+    return out[0], out[1]
+
+
+def holds(check: Check, lhs: Decimal, rhs: Decimal) -> bool:
+    return {"=": lhs == rhs, "<=": lhs <= rhs, ">=": lhs >= rhs}[check.op]
+
+
+def excel_side(check: Check, side: Sequence[Term], ref: Callable[[str], str]) -> str:
+    """``B5+C5-D5`` for one side; ``prev`` terms cannot be rendered (no such cells)."""
+    if any(t.prev for t in side):
+        raise RuleError(f"{check.name} 需要上年报告，无法写成公式")
+    text = "".join(("+" if t.sign > 0 else "-") + t.excel(ref) for t in side)
+    return text.removeprefix("+")
+
+
+def excel_result(check: Check, lhs: str, rhs: str) -> str:
+    """Formula (without ``=``) that shows 通过 or 不通过 given the two sides' cells."""
+    compare = {"=": "=0", "<=": "<=0", ">=": ">=0"}[check.op]
+    diff = f"({lhs})-({rhs})"
+    return f'IF(ISERROR({diff}),"{FAIL}",IF(ROUND({diff},6){compare},"{PASS}","{FAIL}"))'
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of evaluating one check: ``ok`` is None when it could not be evaluated."""
+
+    check: Check
+    lhs: Decimal | None
+    rhs: Decimal | None
+    ok: bool | None
+
+    def problem(self, spec: Spec) -> Problem:
+        assert self.lhs is not None and self.rhs is not None
+        c = self.check
+        expected, actual = (self.rhs, self.lhs)
+        return Problem(
+            severity=c.rule.severity,
+            code="rule",
+            rule=c.rule.id,
+            keys=c.keys,
+            message=c.message(spec, self.lhs, self.rhs),
+            expected=plain(expected),
+            actual=plain(actual),
+        )
+
+
+def complete(spec: Spec, values: Mapping[str, Number | None]) -> dict[str, Number | None]:
+    """A copy of ``values`` where each blank (None) total is computed from its parts."""
+    out = dict(values)
+
+    def total(key: str) -> Number | None:
+        if out.get(key) is not None or not spec.cell(key).computed:
+            return out.get(key)
+        parts = [total(p) for p in spec.cell(key).parts]
+        if any(p is None for p in parts):
+            return None
+        out[key] = sum(parts, start=0)
+        return out[key]
+
+    for key, cell in spec.cells.items():
+        if cell.computed:
+            total(key)
+    return out
+
+
+def evaluate(
+    spec: Spec,
+    values: Mapping[str, Number | None],
+    prev: Mapping[str, Number | None] | None = None,
+) -> list[Outcome]:
+    """Evaluate every check of ``spec``; cross-year checks only when ``prev`` is given."""
+    outcomes = []
+    for check in _checks(spec):
+        if check.cross_year and prev is None:
+            continue
+        found = sides(check, values, prev)
+        if found is None:
+            outcomes.append(Outcome(check, None, None, None))
+        else:
+            outcomes.append(Outcome(check, *found, holds(check, *found)))
+    return outcomes
+
+
+@cache
+def _checks(spec: Spec) -> tuple[Check, ...]:
+    """The expanded checks of a spec, once per spec object (a spec is immutable)."""
+    return tuple(spec.checks())

@@ -1,0 +1,40 @@
+"""The report format as data: editions, their cells, field kinds, rules and migration declarations.
+
+Nothing here knows about workbooks, documents or the command line; everything above is derived
+from the :class:`~xlreport.edition.spec.Spec` built here.  This package's namespace is the way in:
+``edition.builtin("2021")``, ``edition.load(path)``.
+"""
+
+from .load import builtin, from_data, load, resolved
+from .source import builtin_path, digest
+from .spec import (
+    BUILTIN_EDITIONS,
+    DEFAULT_EDITION,
+    NUMERIC_TYPES,
+    TYPES,
+    Block,
+    Cell,
+    Node,
+    Sheet,
+    Spec,
+    short_table,
+)
+
+__all__ = [
+    "BUILTIN_EDITIONS",
+    "DEFAULT_EDITION",
+    "NUMERIC_TYPES",
+    "TYPES",
+    "Block",
+    "Cell",
+    "Node",
+    "Sheet",
+    "Spec",
+    "builtin",
+    "builtin_path",
+    "digest",
+    "from_data",
+    "load",
+    "resolved",
+    "short_table",
+]

@@ -1,0 +1,91 @@
+"""Loading an edition: a built-in one, a spec file, or parsed data, resolved (``extends``), checked
+and built into a :class:`~xlreport.edition.spec.Spec` with its rules and migration declarations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError, UsageError
+from . import extend
+from . import rules as rules_mod
+from .migration import Declaration
+from .source import Locate, Locator, builtin_path, check_shape, digest, read
+from .spec import BUILTIN_EDITIONS, DEFAULT_EDITION, Spec, expand, sheet_of
+
+
+@cache
+def builtin(edition: str = DEFAULT_EDITION) -> Spec:
+    """A built-in edition (cached)."""
+    if edition not in BUILTIN_EDITIONS:
+        raise UsageError(
+            f"没有“{edition}”这个格式版本；内置版本为 {'、'.join(BUILTIN_EDITIONS)}，"
+            "自定义版本请用 --spec 指定规格文件"
+        )
+    return load(builtin_path(edition), checked=True)
+
+
+def load(path: Path, *, checked: bool = False) -> Spec:
+    """Load and validate a spec file; any mistake raises :class:`SpecError` naming file and place.
+
+    ``checked`` skips the spec-schema check, for the built-in editions: the tests check them, and
+    the check costs importing jsonschema at every start of the command line.
+    """
+    data, locate = read(path)
+    return from_data(data, source=str(path), locate=locate, checked=checked)
+
+
+def from_data(
+    data: Any, *, source: str = "<spec>", locate: Locate | None = None, checked: bool = False
+) -> Spec:
+    """Build a :class:`Spec` from already-parsed data (validated against the spec schema unless
+    it is known to be ``checked``).
+
+    Data that ``extends`` another edition is resolved first (:mod:`xlreport.edition.extend`); the digest
+    is that of the resolved data.
+    """
+    locate = locate or Locator(Path(source), None)
+    data, locate = extend.resolve(data, locate, Path(source))
+    if not checked:
+        check_shape(data, locate)
+    sheets = tuple(sheet_of(s) for s in data["sheets"])
+    cells, titles = expand(sheets, locate)
+    spec = Spec(
+        edition=str(data["edition"]),
+        title=data["title"],
+        document=data.get("document", ""),
+        template_version=str(data["template_version"]),
+        years=(int(data["years"][0]), int(data["years"][1])),
+        sheets=sheets,
+        cells=cells,
+        rules=(),
+        source=source,
+        digest=digest(data),
+        titles=titles,
+    )
+    parsed_rules = []
+    for i, raw in enumerate(data.get("rules", [])):
+        try:
+            rule = rules_mod.Rule.from_data(raw)
+            rule.expand(spec)
+        except rules_mod.RuleError as exc:
+            raise SpecError(f"{locate(['rules', i])}：规则“{raw.get('id')}”有误：{exc}") from None
+        parsed_rules.append(rule)
+    ids = [r.id for r in parsed_rules]
+    for i, rid in enumerate(ids):
+        if rid in ids[:i]:
+            raise SpecError(f"{locate(['rules', i, 'id'])}：规则编号“{rid}”重复")
+    spec = replace(spec, rules=tuple(parsed_rules))
+    migrations = tuple(
+        Declaration.from_data(raw, spec, locate(["migrations", i]))
+        for i, raw in enumerate(data.get("migrations", []))
+    )
+    return replace(spec, migrations=migrations)
+
+
+def resolved(path: Path) -> Any:
+    """The complete data of a spec file, with ``extends`` and ``changes`` applied."""
+    data, locate = read(path)
+    return extend.resolve(data, locate, path)[0]

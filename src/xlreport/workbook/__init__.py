@@ -1,0 +1,1 @@
+"""The spreadsheet medium: cell addresses, layout, the template writer, and the guarded xlsx reader."""

@@ -1,0 +1,1 @@
+"""An office's jobs built from the layers below: distribution, collection, merging, filling, migration."""
