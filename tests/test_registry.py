@@ -22,12 +22,12 @@ def test_the_current_layout_is_registered_under_its_version(edition: str) -> Non
     spec = spec_mod.builtin(edition)
     released = registry.find(edition, spec.template_version)
     assert released is not None, (
-        f"{edition} 年版模板版本 {spec.template_version} 没有登记：运行 python3 -m xlreport.registry"
+        f"{edition} 年版模板版本 {spec.template_version} 没有登记：运行 python3 -m xlreport.workbook.registry"
     )
     assert released.digest == layout(spec).digest, (
         f"The layout of edition {edition} changed but template_version is still "
         f"{spec.template_version!r}: bump template_version in the spec and register the new layout "
-        "(python3 -m xlreport.registry); a version not yet released may be registered again "
+        "(python3 -m xlreport.workbook.registry); a version not yet released may be registered again "
         "after deleting its file."
     )
     lay = layout(spec)

@@ -160,7 +160,7 @@ def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> tuple[Sp
 
     This is the one place that decides which templates are readable: the current layout of each
     built-in edition (or of the ``spec`` passed in), and every older layout of a built-in edition
-    registered in :mod:`xlreport.registry`.
+    registered in :mod:`xlreport.workbook.registry`.
     """
     from ..edition.load import builtin
     from . import registry

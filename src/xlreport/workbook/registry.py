@@ -1,11 +1,11 @@
 """Released template layouts, so that a workbook made by an older release is still read correctly.
 
 Every released (edition, template_version) of a built-in edition is one JSON file in
-``xlreport/layouts/``: the layout digest written into each template of that version, where its
+``xlreport/workbook/layouts/``: the layout digest written into each template of that version, where its
 cells and labels are, and the complete spec it was made from.  The reader looks a workbook's
 metadata up here (:func:`find`) and reads an older layout where it put the values.
 
-``python3 -m xlreport.registry`` registers the current layout of every built-in edition; run it
+``python3 -m xlreport.workbook.registry`` registers the current layout of every built-in edition; run it
 after raising ``template_version``.  ``tests/test_registry.py`` fails when a layout changed and the
 version did not.
 """
@@ -27,7 +27,7 @@ from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UsageError
 from .layout import Label, Position, layout
 
-DIRECTORY = Path(str(resources.files("xlreport") / "layouts"))
+DIRECTORY = Path(str(resources.files("xlreport.workbook") / "layouts"))
 
 
 @dataclass(frozen=True, eq=False)

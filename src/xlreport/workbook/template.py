@@ -548,7 +548,8 @@ class _Writer:
             count = sum(math.ceil(max(text_width(t), 1) / 97) for t in text.split("\n"))
             self.row(ws, i, _line_height(count))
         self.finish(ws, INSTRUCTIONS_SHEET, 2, len(rows) + 2, None)
-        ws.activate()
+        if not self.notes:
+            ws.activate()
 
     def notes_sheet(self, ws: Worksheet) -> None:
         """迁移说明: plain protected text in front of everything, the sheet shown on opening."""
