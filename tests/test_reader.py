@@ -23,7 +23,8 @@ from xlreport.checks import report
 from xlreport.checks.validate import check
 from xlreport.checks.values import BLANK_TOKENS
 from xlreport.workbook import template
-from xlreport.workbook.reader import ReadResult, previous, read_workbook
+from xlreport.workbook.reader import ReadResult, read_workbook
+from xlreport.workflows.previous import load as previous
 
 EDITIONS = ("2021", "2019")
 CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -113,17 +113,10 @@ def say(text: str) -> None:
 
 
 def resolve_spec(edition: str | None, spec_file: Path | None) -> Spec:
-    """The spec asked for: a custom file, a built-in edition, or the default edition."""
-    from . import edition as spec_mod
-    from .errors import UsageError
+    """The spec asked for on the command line (see :func:`xlreport.edition.resolve.requested`)."""
+    from .edition.resolve import requested
 
-    if spec_file is not None:
-        spec = spec_mod.load(spec_file)
-        if edition and edition != spec.edition:
-            raise UsageError(f"规格文件 {spec_file.name} 定义的是 {spec.edition} 年版，"
-                             f"与 --edition {edition} 不一致")
-        return spec
-    return spec_mod.builtin(edition or spec_mod.DEFAULT_EDITION)
+    return requested(edition, spec_file)
 
 
 def write_json(path: Path | None, obj: Any) -> None:
@@ -176,23 +169,17 @@ def validate(
 ) -> None:
     """校验上报格式的 JSON 报告。 / Validate a report in the upload JSON format."""
     from .checks import report
-    from .checks.validate import edition_of, previous_values, validate_document
+    from .checks.validate import validate_document
+    from .workflows import previous as last_year
 
     doc = report.load(report_file)
     spec = _spec_for(doc, edition, spec_file)
     prev = None
     if previous is not None:
         year = doc.get("unit", {}).get("year") if isinstance(doc.get("unit"), dict) else None
-        if previous.suffix.lower() in (".xlsx", ".xlsm"):
-            from .workbook.reader import previous as load_previous
-
-            last = load_previous(previous)
-            last.check_year(year if isinstance(year, int) else None)
-            prev = last.values
-        else:
-            prev_doc = report.load(previous)
-            prev_spec = _spec_for(prev_doc, edition_of(prev_doc, None) or None, None)
-            prev = previous_values(prev_doc, prev_spec, year)
+        last = last_year.load(previous)
+        last.check_year(year if isinstance(year, int) and not isinstance(year, bool) else None)
+        prev = last.values
     result = validate_document(doc, spec, prev=prev, strict=strict)
     if output is not None and result.valid:
         write_json(output, result.document(**{k: v for k, v in doc.items() if k.startswith("_")}))
@@ -200,20 +187,9 @@ def validate(
 
 
 def _spec_for(doc: Any, edition: str | None, spec_file: Path | None) -> Spec:
-    from .checks.validate import builtin_spec_of, edition_of
-    from .errors import UnreadableInput
+    from .edition.resolve import for_document
 
-    if not isinstance(doc, dict):
-        raise UnreadableInput("上报 JSON 的最外层应为对象（{…}）", code="not_object")
-    stated = edition_of(doc, None)
-    if spec_file is None and stated and not edition:
-        return builtin_spec_of(doc, "文件声明")
-    spec = resolve_spec(edition_of(doc, edition) or None, spec_file)
-    if stated and stated != spec.edition:
-        raise UnreadableInput(
-            f"文件声明的格式版本是 {stated}，而所用规格是 {spec.edition} 年版", code="edition"
-        )
-    return spec
+    return for_document(doc, edition, spec_file)
 
 
 @app.command()
@@ -312,8 +288,8 @@ def read(
     ] = False,
 ) -> None:
     """读取填好的报表，校验后输出上报 JSON。 / Read a filled workbook into validated upload JSON."""
-    from .workbook.reader import previous as load_previous
     from .workbook.reader import read_workbook
+    from .workflows.previous import load as load_previous
 
     _state["debug"] = _state["debug"] or debug
     spec = resolve_spec(None, spec_file) if spec_file is not None else None
@@ -517,7 +493,8 @@ def fill_report(
 ) -> None:
     """把上报格式的 JSON 报告填进一份新的模板。 / Write a report into a fresh template."""
     from .checks import report
-    from .checks.validate import edition_of, validate_document
+    from .checks.validate import validate_document
+    from .edition.resolve import edition_of
     from .workbook.template import build
     from .workflows import fill, migrate
 

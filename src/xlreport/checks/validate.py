@@ -168,33 +168,6 @@ def validate_document(
     return result
 
 
-def edition_of(doc: Any, requested: str | None) -> str:
-    """The edition a document says it is in, reconciled with ``--edition``."""
-    stated = doc.get("edition") if isinstance(doc, Mapping) else None
-    if stated is not None and not isinstance(stated, str):
-        raise UnreadableInput(f"edition 应为字符串（如 \"2021\"），实际为 {stated!r}", code="edition")
-    if requested and stated and requested != stated:
-        raise UsageError(
-            f"文件声明的格式版本是 {stated}，与 --edition {requested} 不一致", code="edition"
-        )
-    return requested or stated or ""
-
-
-def builtin_spec_of(doc: Any, what: str) -> Spec:
-    """The built-in edition a JSON report declares; ``what`` names the report in the message."""
-    from ..edition.load import builtin
-    from ..edition.spec import BUILTIN_EDITIONS
-
-    edition = edition_of(doc, None)
-    if edition not in BUILTIN_EDITIONS:
-        raise UnreadableInput(
-            f"{what}的格式版本“{edition}”不是内置版本（{'、'.join(BUILTIN_EDITIONS)}）；"
-            "自定义版本请用 --spec 指定规格文件",
-            code="edition",
-        )
-    return builtin(edition)
-
-
 def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
     """Values of last year's report for the cross-year rules (blanks as 0, totals computed)."""
     if not isinstance(doc, Mapping):

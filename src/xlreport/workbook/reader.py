@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..checks.problems import Problem
 from ..edition.spec import BUILTIN_EDITIONS, TYPES, Cell, Spec
-from ..errors import UnreadableInput, UsageError
+from ..errors import UnreadableInput
 from . import xlsx
 from .cells import a1, parse_a1
 from .layout import META_SHEET, NOTES_SHEET
@@ -467,55 +467,3 @@ def _shown(raw: Any) -> str:
     if isinstance(raw, dt.date | dt.time):
         return raw.isoformat()
     return str(raw)
-
-
-# --------------------------------------------------------------------------- last year
-
-
-@dataclass(frozen=True)
-class Previous:
-    """Last year's report for the cross-year rules: its values and its year."""
-
-    values: dict[str, Any]
-    year: int | None
-    file: str
-
-    def check_year(self, year: int | None) -> None:
-        """Refuse a previous report that is not of the year before ``year``."""
-        if year is not None and self.year is not None and self.year != year - 1:
-            raise UsageError(
-                f"上年报告“{self.file}”是 {self.year} 年度的，而本报告是 {year} 年度，"
-                f"应使用 {year - 1} 年度的报告",
-                code="previous_year",
-            )
-
-
-def previous(path: Path) -> Previous:
-    """Last year's report, as upload JSON or as a filled workbook (its own data problems do not
-    matter; cells that could not be read take no part in the cross-year rules)."""
-    from ..checks import report
-    from ..checks.validate import builtin_spec_of, previous_values
-
-    path = Path(path)
-    if _looks_like_workbook(path):
-        last = read_workbook(path)
-        kept = {k: v for k, v in last.result.values.items() if v is not None}
-        doc, spec = report.nest(kept, last.spec), last.spec
-    else:
-        doc = report.load(path)
-        spec = builtin_spec_of(doc, f"上年报告“{path.name}”")
-    unit = doc.get("unit") if isinstance(doc.get("unit"), Mapping) else {}
-    year = unit.get("year")
-    return Previous(
-        previous_values(doc, spec, None), year if isinstance(year, int) else None, path.name
-    )
-
-
-def _looks_like_workbook(path: Path) -> bool:
-    """A zip or OLE file (an .xlsx, or an .xls/encrypted file the pre-check will explain)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return path.suffix.lower() != ".json"
-    return head.startswith((b"PK", bytes.fromhex("D0CF11E0")))

@@ -22,7 +22,8 @@ from typing import Any
 
 from .. import __version__
 from ..checks import report
-from ..checks.validate import Result, builtin_spec_of, validate_document
+from ..checks.validate import Result, validate_document
+from ..edition.resolve import builtin_of
 from ..edition.spec import Spec
 from ..errors import UsageError
 
@@ -99,7 +100,7 @@ def load(path: Path, *, strict: bool = False) -> Loaded:
         read = read_workbook(path, strict=strict)
         return Loaded(path.name, read.source["sha256"], read.result)
     doc = report.load(path)
-    spec = builtin_spec_of(doc, f"“{path.name}”")
+    spec = builtin_of(doc, f"“{path.name}”")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Loaded(path.name, digest, validate_document(doc, spec, strict=strict))
 
