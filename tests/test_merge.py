@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from conftest import example, modified, run_cli, write_json
 from xlreport import edition as spec_mod
 from xlreport.checks import report
 from xlreport.errors import UsageError
-from xlreport.workflows import merge
+from xlreport.workflows import merge, units
 
 THREE_2021 = ("pingtan_2021", "pingtan_2022", "suqian_city_2023")
 
@@ -158,9 +157,11 @@ def test_library_refuses_an_empty_list_and_an_invalid_report() -> None:
         merge.merge([loaded])
 
 
-def test_unit_key_folds_width_and_spaces() -> None:
-    assert merge.unit_key(" 平潭 (管委会) ") == merge.unit_key("平潭（管委会）")
-    assert json.dumps(merge.unit_key("ＡＢ ｃ")) == '"ABc"'
+def test_unit_key_folds_width_spaces_and_case() -> None:
+    """One identity rule for build's duplicates, collect and merge."""
+    assert units.unit_key(" 平潭 (管委会) ") == units.unit_key("平潭（管委会）")
+    assert units.unit_key("ＡＢ ｃ") == units.unit_key("abc") == "abc"
+    assert units.unit_key("甲镇") != units.unit_key("乙镇")
 
 
 def test_roll_up_workbook_reads_back_to_the_same_json(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from xlreport.checks import rules as engine
 from xlreport.edition.rules import PASS
 from xlreport.workbook.layout import CHECKS_SHEET, META_KEYS, META_SHEET, TEMPLATE_ID, layout
 from xlreport.workbook.template import PENDING, build, workbook_bytes
-from xlreport.workflows.distribution import read_units, safe_file_name
+from xlreport.workflows.distribution import read_units
+from xlreport.workflows.units import safe_file_name
 
 EDITIONS = spec_mod.BUILTIN_EDITIONS
 COMMITTED = REPO / "templates" / "report_template.xlsx"
@@ -283,7 +284,7 @@ def test_cli_units_csv(tmp_path: Path) -> None:
     result = run_cli("build", "--units", csv, "--year", "2025", "--out-dir", out)
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["县交通 运输局_2025年度_政府信息公开年度报告统计表.xlsx",
+    assert files == ["县_交通 运输局_2025年度_政府信息公开年度报告统计表.xlsx",
                      "桑垌乡人民政府_2024年度_政府信息公开年度报告统计表.xlsx"]
     cells = _unit_cells(out / files[0])
     assert cells["unit.name"] == ("县/交通 运输局?", True)
@@ -301,7 +302,8 @@ def test_cli_units_duplicates_refused(tmp_path: Path) -> None:
 
 
 def test_safe_file_names() -> None:
-    assert safe_file_name(' a/b\\c:d*e?f"g<h>i|j\x07 ') == "abcdefghij"
+    assert safe_file_name(' a/b\\c:d*e?f"g<h>i|j\x07 ') == "a_b_c_d_e_f_g_h_i_j"
+    assert safe_file_name("乙镇/东区") == "乙镇_东区"
     assert safe_file_name("平潭综合实验区（管委会）") == "平潭综合实验区（管委会）"
     assert safe_file_name("CON") == "_CON"
     assert safe_file_name("...x...") == "x"

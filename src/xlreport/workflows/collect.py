@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import shutil
 import signal
 from collections import deque
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UnreadableInput, UsageError
-from .merge import unit_key
+from .units import safe_file_name, unit_key
 
 #: Statuses, worst first: the order of the summary.
 STATUSES = ("无法读取", "不通过", "有警告", "通过")
@@ -68,8 +67,6 @@ _NOT_XLSX = {
     ".csv": "是 CSV 文本，请用下发的填报模板（.xlsx）填写",
     ".json": "是 JSON 文件；collect 只读取填好的 .xlsx 报表，JSON 报告请用 xlreport validate 校验",
 }
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
-_MAX_NAME = 80
 
 
 @dataclass(slots=True)
@@ -558,19 +555,13 @@ def _name_outputs(rows: list[Row]) -> None:
     for row in sorted(rows, key=lambda r: r.index):
         if not row.staged:
             continue
-        stem = _safe(f"{row.unit}_{row.year}")
+        stem = safe_file_name("_".join(f"{row.unit}_{row.year}".split())) or "报告"
         name, n = f"{stem}.json", 1
         while name.casefold() in used or name in (PROBLEMS,):
             n += 1
             name = f"{stem}_{n}.json"
         used.add(name.casefold())
         row.output = name
-
-
-def _safe(text: str) -> str:
-    """A file name that works everywhere: no separators, control or reserved characters."""
-    name = _UNSAFE.sub("_", text).strip("._") or "报告"
-    return name[:_MAX_NAME]
 
 
 def _remove_previous_outputs(out_dir: Path) -> None:

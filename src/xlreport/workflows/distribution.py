@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks.values import credit_code_ok
 from ..edition.spec import Spec
 from ..errors import UnreadableInput, UsageError
+from .units import safe_file_name, unit_key
 
 NAME, YEAR, CODE = "单位名称", "年度", "统一社会信用代码"
-MAX_NAME = 60  # characters of the unit name kept in a file name
-_FORBIDDEN = re.compile(r'[/\\:*?"<>|]')
-_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$")
 
 
 @dataclass(frozen=True)
@@ -42,18 +38,6 @@ class Unit:
     def file_name(self) -> str:
         year = f"_{self.year}年度" if self.year is not None else ""
         return f"{safe_file_name(self.name)}{year}_政府信息公开年度报告统计表.xlsx"
-
-
-def safe_file_name(name: str) -> str:
-    """``name`` usable as a file name on Windows, macOS and Linux, Chinese kept: no ``/\\:*?"<>|``
-    or control characters, spaces collapsed, no leading or trailing dots and spaces, not a
-    reserved device name, at most :data:`MAX_NAME` characters."""
-    text = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
-    text = _FORBIDDEN.sub("", text)
-    text = " ".join(text.split())[:MAX_NAME].strip(" .")
-    if _RESERVED.match(text):
-        text = f"_{text}"
-    return text
 
 
 def check_unit(spec: Spec, unit: Unit, where: str = "") -> Unit:
@@ -147,7 +131,7 @@ def _refuse_duplicates(units: list[Unit], source: str) -> None:
     seen: dict[tuple[str, str], Unit] = {}
     for unit in units:
         keys = [
-            ("name", "".join(unicodedata.normalize("NFKC", unit.name).split()).casefold()),
+            ("name", unit_key(unit.name)),
             ("file", unit.file_name().casefold()),
         ]
         if unit.code:

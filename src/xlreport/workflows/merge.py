@@ -13,7 +13,6 @@ caller, and the units it contains are listed in its ``source.units``.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
@@ -26,6 +25,7 @@ from ..checks.validate import Result, validate_document
 from ..edition.resolve import builtin_of
 from ..edition.spec import Spec
 from ..errors import UsageError
+from .units import unit_key
 
 DEFAULT_UNIT = "汇总"
 #: How many file names a refusal lists before it says "and N more".
@@ -84,11 +84,6 @@ class Merged:
     def document(self) -> dict[str, Any]:
         """The roll-up in the upload format, with ``source.units``."""
         return self.result.document(source=self.source)
-
-
-def unit_key(name: str) -> str:
-    """A unit's identity: its name with full-width forms folded and every space removed."""
-    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 def load(path: Path, *, strict: bool = False) -> Loaded:
