@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -309,3 +310,16 @@ def test_safe_file_names() -> None:
     assert safe_file_name("...x...") == "x"
     assert safe_file_name("a  \t b") == "a b"
     assert safe_file_name("?*") == ""
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_a_written_workbook_has_the_permissions_the_umask_gives(
+    tmp_path: Path, umask: int, mode: int
+) -> None:
+    old = os.umask(umask)
+    try:
+        out = build(spec_mod.builtin("2021"), tmp_path / "t.xlsx")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["t.xlsx"], "no temporary file left"

@@ -148,17 +148,29 @@ def build(
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file, so no half-written workbook is left."""
+    """Write ``data`` to ``path`` through a temporary file, so no half-written workbook is left.
+
+    The file gets the permissions of any other new file (the process umask decides), not the
+    owner-only mode of a temporary file: colleagues on a shared folder can open the copies.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".xlreport-", suffix=".xlsx", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def workbook_bytes(
