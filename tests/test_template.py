@@ -323,3 +323,11 @@ def test_a_written_workbook_has_the_permissions_the_umask_gives(
         os.umask(old)
     assert out.stat().st_mode & 0o777 == mode
     assert [p.name for p in tmp_path.iterdir()] == ["t.xlsx"], "no temporary file left"
+
+
+def test_a_notes_text_longer_than_a_cell_is_shown_shortened_not_refused() -> None:
+    long = "甲" * 40000
+    data = workbook_bytes(spec_mod.builtin("2021"), notes=[["迁移说明"], ["1", long]])
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["迁移说明"]
+    shown = sheet["B2"].value
+    assert len(shown) == 32767 and shown.startswith("甲" * 100) and "共 40000 字" in shown

@@ -569,6 +569,9 @@ class _Writer:
             self.column(ws, col, width)
         for r, row in enumerate(self.notes):
             for c, text in enumerate(row):
+                if len(text) > MAX_TEXT:  # a cell holds no more; say so rather than fail
+                    mark = f"……（共 {len(text)} 字，此处只显示前一部分）"
+                    text = text[: MAX_TEXT - len(mark)] + mark
                 if text:
                     ws.write_string(r, c, text)
         ws.set_tab_color("#FFC000")
