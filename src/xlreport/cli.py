@@ -215,9 +215,11 @@ def spec_check(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="要检查的规格文件。")],
 ) -> None:
     """检查规格文件是否正确。 / Check a spec file."""
-    from .edition.load import load
+    from .edition.load import lint
 
-    spec = load(spec_file)
+    spec, warnings = lint(spec_file)
+    for text in warnings:
+        say(f"警告：{text}")
     checks = spec.checks()
     say(
         f"规格文件正确：{spec.edition} 年版，{len(spec.sheets)} 张工作表，{len(spec.cells)} 个单元格，"

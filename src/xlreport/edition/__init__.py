@@ -5,7 +5,7 @@ from the :class:`~xlreport.edition.spec.Spec` built here.  This package's namesp
 ``edition.builtin("2021")``, ``edition.load(path)``.
 """
 
-from .load import builtin, from_data, load, resolved
+from .load import builtin, from_data, lint, load, resolved
 from .source import builtin_path, digest
 from .spec import (
     BUILTIN_EDITIONS,
@@ -34,6 +34,7 @@ __all__ = [
     "builtin_path",
     "digest",
     "from_data",
+    "lint",
     "load",
     "resolved",
     "short_table",

@@ -37,6 +37,20 @@ def load(path: Path, *, checked: bool = False) -> Spec:
     return from_data(data, source=str(path), locate=locate, checked=checked)
 
 
+def lint(path: Path) -> tuple[Spec, list[str]]:
+    """Load a spec file (as :func:`load`) and list what it allows but is probably a mistake: a
+    rule whose ``over`` lists only part of a set of rows or columns (:meth:`Rule.gaps`), each
+    warning with the file and line of that list."""
+    data, locate = read(path)
+    spec, locate = _build(data, str(path), locate, checked=False)
+    warnings = [
+        f"{locate(['rules', i, 'over', var])}：{text}"
+        for i, rule in enumerate(spec.rules)
+        for var, text in rule.gaps(spec)
+    ]
+    return spec, warnings
+
+
 def from_data(
     data: Any, *, source: str = "<spec>", locate: Locate | None = None, checked: bool = False
 ) -> Spec:
@@ -46,7 +60,11 @@ def from_data(
     Data that ``extends`` another edition is resolved first (:mod:`xlreport.edition.extend`); the digest
     is that of the resolved data.
     """
-    locate = locate or Locator(Path(source), None)
+    return _build(data, source, locate or Locator(Path(source), None), checked)[0]
+
+
+def _build(data: Any, source: str, locate: Locate, checked: bool) -> tuple[Spec, Locate]:
+    """The spec of ``data`` and the locator of its resolved data."""
     data, locate = extend.resolve(data, locate, Path(source))
     if not checked:
         check_shape(data, locate)
@@ -82,7 +100,7 @@ def from_data(
         Declaration.from_data(raw, spec, locate(["migrations", i]))
         for i, raw in enumerate(data.get("migrations", []))
     )
-    return replace(spec, migrations=migrations)
+    return replace(spec, migrations=migrations), locate
 
 
 def resolved(path: Path) -> Any:
