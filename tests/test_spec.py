@@ -104,6 +104,18 @@ BROKEN = {
         lambda d: _rule(d, "balance").update(over={}),
         "over",
     ),
+    "set at an unknown position": (
+        lambda d: _rule(d, "balance").update(over={"col": {"columns": "request"}}),
+        "规则“balance”有误：over 中 col 的取值 {columns: request}：没有找到列的位置“request”；是不是“requests”？",
+    ),
+    "set naming rows and columns at once": (
+        lambda d: _rule(d, "balance").update(over={"col": {"columns": "requests", "rows": "requests"}}),
+        "rules/0/over/col",
+    ),
+    "set with a misspelt item": (
+        lambda d: _rule(d, "balance").update(over={"col": {"columns": "requests", "skip_total": True}}),
+        "rules/0/over/col",
+    ),
     "duplicate cell key": (
         lambda d: d["sheets"][1]["blocks"][0]["rows"].append({"key": "regulations", "label": "规章"}),
         "单元格键名“proactive.regulations.issued”重复",

@@ -137,6 +137,8 @@ class Among:
     def members(self, spec: Spec) -> tuple[str, ...]:
         """The key path of every leaf under the heading, in printed order."""
         nodes = self._heading(spec)[2]
+        if not nodes:
+            raise RuleError(f"“{self.at}”下面没有别的{self.word}，它本身就是最末一级")
         out = []
         for node in nodes:
             for path in node.leaves():
