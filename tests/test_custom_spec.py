@@ -283,3 +283,96 @@ def test_a_custom_edition_typed_in_libreoffice(tmp_path: Path, province_template
     assert read.valid, [p.message for p in read.result.errors]
     assert read.result.values["requests.online.total"] == 6
     assert read.source["edition"] == "2021-sheng"
+
+
+# --------------------------------------------------------------------------- a new column, no rule edited
+
+NEW_COLUMN = """
+    changes:
+      - add_column: {key: online, label: 其中：网上申请}
+        before: requests.total
+    """
+
+
+def test_a_new_column_of_table_three_gets_every_column_check(tmp_path: Path) -> None:
+    base, spec = spec_mod.builtin("2021"), spec_mod.load(custom(tmp_path, NEW_COLUMN))
+    assert spec.rules == base.rules, "no rule is edited"
+    checks = {c.name: c for c in spec.checks()}
+    assert set(checks) - {c.name for c in base.checks()} == {
+        "checks.balance.online", "checks.results_total.online", "checks.carry_over.online"}
+    balance = checks["checks.balance.online"]
+    assert balance.keys == ("requests.new.online", "requests.carried_over.online",
+                            "requests.results.total.online", "requests.carried_forward.online")
+    assert balance.message(spec, Decimal(4), Decimal(1)).startswith(
+        "表三 其中：网上申请列：第一项加第二项之和为 4，第三项（七）总计加第四项之和为 1")
+    results = checks["checks.results_total.online"]
+    assert results.target == "requests.results.total.online"
+    assert [t.key for t in results.rhs] == [
+        k for k in spec.cells if k.startswith("requests.results.") and k.endswith(".online")
+        and k != "requests.results.total.online"]
+    assert [t.key for t in checks["checks.carry_over.online"].rhs] == ["requests.carried_forward.online"]
+    row_totals = [c for c in spec.checks() if c.rule.id == "row_total"]
+    assert len(row_totals) == len([c for c in base.checks() if c.rule.id == "row_total"])
+    for row_total in row_totals:
+        row = row_total.target.removesuffix(".total")
+        assert f"{row}.online" in [t.key for t in row_total.rhs], row_total.name
+    assert spec_mod.lint(custom(tmp_path, NEW_COLUMN, name="again.yaml"))[1] == []
+
+
+def test_a_new_column_breaking_the_balance_is_refused_end_to_end(tmp_path: Path) -> None:
+    path = custom(tmp_path, NEW_COLUMN)
+    template = tmp_path / "模板.xlsx"
+    built = run_cli("build", "--spec", path, "-o", template)
+    assert built.returncode == 0, built.stderr
+    spec = spec_mod.load(path)
+    flat = report.flatten(example("pingtan_2022"), spec)
+    values = {k: v for k, v in flat.items() if v is not None and not spec.cell(k).computed}
+    online = {c.key: 0 for c in spec.inputs() if c.key.endswith(".online")}
+    online |= {"requests.new.online": 4, "requests.results.granted.online": 1}
+    filled = workbooks.fill(template, tmp_path / "填好.xlsx", {**values, **online})
+    problems = tmp_path / "problems.json"
+    result = run_cli("read", filled, "--spec", path, "--report", problems, "-o", tmp_path / "r.json")
+    assert result.returncode == 1, result.stderr
+    found = json.loads(problems.read_text("utf-8"))["problems"]
+    errors = {(p["rule"], tuple(p["keys"])) for p in found if p["severity"] == "error"}
+    assert errors == {
+        ("balance", ("requests.new.online", "requests.carried_over.online",
+                     "requests.results.total.online", "requests.carried_forward.online")),
+        ("balance", ("requests.new.total", "requests.carried_over.total",
+                     "requests.results.total.total", "requests.carried_forward.total")),
+    }, "the new column and the total it is part of; nothing else"
+    assert ("错误：表三 其中：网上申请列：第一项加第二项之和为 4，第三项（七）总计加第四项之和为 1，"
+            "两者应相等") in result.stderr
+
+
+def test_spec_check_warns_about_a_hand_list_that_misses_a_column(tmp_path: Path) -> None:
+    hand = """
+        changes:
+          - add_column: {key: internet, label: 其中：网上申请}
+            before: requests.total
+          - add_rule:
+              id: online_part
+              severity: warning
+              description: 表三每一列：本年新收不为负
+              check: requests.new.{col} >= 0
+              over: {col: [natural_person, commercial, research, public_interest, legal_services, other, total]}
+        """
+    path = custom(tmp_path, hand, name="省级.yaml")
+    line = next(i for i, text in enumerate(path.read_text("utf-8").splitlines(), 1) if "over:" in text)
+    result = run_cli("spec", "check", path)
+    assert result.returncode == 0, "a warning, not an error"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("警告：")]
+    assert warnings == [
+        f"警告：规格文件 省级.yaml 第 {line} 行（changes/1/add_rule/over/col）：规则“online_part”的 over 中 col "
+        "列出的 7 项只是表三的每一列中的一部分，缺少 internet（其中：网上申请），这条规则不检查它们；"
+        "如果应当检查表三的每一列，请改写为 col: {columns: requests}，以后增加的列也会自动检查"
+        "（有意只检查列出的几项时，可以不理会这条提示）"
+    ], "the rule, the place it is written, the missing column, the fix"
+    assert "规格文件正确" in result.stderr
+    fixed = hand.replace("over: {col: [natural_person, commercial, research, public_interest, "
+                         "legal_services, other, total]}", "over: {col: {columns: requests}}")
+    result = run_cli("spec", "check", custom(tmp_path, fixed, name="改后.yaml"))
+    assert result.returncode == 0 and "警告" not in result.stderr, result.stderr
+    assert "展开为 61 项检查" in result.stderr, "one check more than the list: the new column"
+    for documented in (PROVINCE, spec_mod.builtin_path("2021"), spec_mod.builtin_path("2019")):
+        assert spec_mod.lint(Path(documented))[1] == [], documented
