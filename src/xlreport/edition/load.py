@@ -41,8 +41,8 @@ def lint(path: Path) -> tuple[Spec, list[str]]:
     """Load a spec file (as :func:`load`) and list what it allows but is probably a mistake: a
     rule whose ``over`` lists only part of a set of rows or columns (:meth:`Rule.gaps`), each
     warning with the file and line of that list."""
-    data, locate = read(path)
-    spec, locate = _build(data, str(path), locate, checked=False)
+    data, locator = read(path)
+    spec, locate = _build(data, str(path), locator, checked=False)
     warnings = [
         f"{locate(['rules', i, 'over', var])}：{text}"
         for i, rule in enumerate(spec.rules)

@@ -278,14 +278,15 @@ class Rule:
 
     def values(self, spec: Spec) -> dict[str, tuple[str, ...]]:
         """Each placeholder's values in ``spec``: a set read from the layout, or the list as written."""
-        out = {}
+        out: dict[str, tuple[str, ...]] = {}
         for var, vals in self.over:
-            if isinstance(vals, Among):
-                try:
-                    vals = vals.members(spec)
-                except RuleError as exc:
-                    raise RuleError(f"over 中 {var} 的取值 {vals.written()}：{exc}") from None
-            out[var] = vals
+            if not isinstance(vals, Among):
+                out[var] = vals
+                continue
+            try:
+                out[var] = vals.members(spec)
+            except RuleError as exc:
+                raise RuleError(f"over 中 {var} 的取值 {vals.written()}：{exc}") from None
         return out
 
     def gaps(self, spec: Spec) -> list[tuple[str, str]]:
