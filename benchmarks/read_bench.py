@@ -74,7 +74,7 @@ def values_for(index: int, spec: Any) -> dict[str, Any]:
     for key, cell in spec.cells.items():
         if cell.computed or key in values or not cell.numeric or cell.optional:
             continue
-        if cell.type == "money":
+        if cell.kind.places:
             values[key] = Decimal(rng.randrange(0, 10**9)) / 10**6
         else:
             values[key] = rng.randrange(0, top) if rng.random() < 0.6 else 0

@@ -17,6 +17,7 @@ from xlreport import edition as spec_mod
 from xlreport.checks import report
 from xlreport.checks.validate import validate_document
 from xlreport.edition import migration
+from xlreport.edition.kinds import KINDS
 from xlreport.errors import SpecError
 from xlreport.workbook import template
 from xlreport.workbook.layout import NOTES_SHEET
@@ -100,8 +101,9 @@ def test_values_take_the_new_type_and_year_can_be_set() -> None:
     moved = migration.apply(migration.plan(OLD, NEW), sangdong_values(), year=2025)
     assert moved.values["unit.year"] == 2025
     assert not any(d.key == "unit.year" for d in moved.dropped)
-    assert migration._convert(3, "money") == Decimal(3)
-    assert migration._convert(Decimal("3.0"), "count") == 3 and type(migration._convert(Decimal(3), "count")) is int
+    money, count = KINDS["money"], KINDS["count"]
+    assert migration._convert(3, money) == Decimal(3)
+    assert migration._convert(Decimal("3.0"), count) == 3 and type(migration._convert(Decimal(3), count)) is int
 
 
 def _custom(tmp_path: Path, migrations: str) -> Path:

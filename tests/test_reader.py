@@ -216,7 +216,7 @@ def test_numbers_typed_as_text_are_normalised_with_a_warning(
     (problem,) = [p for p in read.problems if p.code == "normalised"]
     sheet, ref = workbooks.cell_ref(path, key)
     assert (problem.severity, problem.sheet, problem.cell, problem.keys) == ("warning", sheet, ref, (key,))
-    assert typed in problem.message and ref in problem.message and key in problem.message
+    assert typed in problem.text and ref in problem.text and key in problem.text
 
 
 @pytest.mark.parametrize("token", ["", "/", "-", "—", "无"])
@@ -272,7 +272,7 @@ def test_bad_values_name_the_cell_the_value_and_the_fix(
     shown = str(typed)
     for part in (sheet, ref, key, cell.row_path[-1], shown if not isinstance(typed, float) else "1.5",
                  phrase, "应填写"):
-        assert part in problem.message, (part, problem.message)
+        assert part in problem.text, (part, problem.text)
     assert read.result.values[key] is None
     assert key in read.invalid
 

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import EXAMPLE_NAMES, EXAMPLES, example, get, modified, run_cli, write_json
 from xlreport import edition as spec_mod
+from xlreport.checks import report
 from xlreport.checks.validate import previous_values, validate_document
 
 
@@ -207,7 +208,10 @@ def test_string_in_a_count_cell_is_invalid_data(tmp_path: Path) -> None:
     doc = modified(example("pingtan_2021"), "requests.new.research", "12件")
     proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
     assert proc.returncode == 1
-    assert "科研机构（requests.new.research）：应为不小于 0 的整数，填报为 \"12件\"" in proc.stderr
+    assert (
+        "科研机构（requests.new.research）：填写的是“12件”，只填写数字，不要带单位或文字；"
+        "应填写不小于 0 的整数"
+    ) in proc.stderr
 
 
 def test_unknown_member_and_wrong_edition_option(tmp_path: Path) -> None:
@@ -243,3 +247,27 @@ def test_version_and_help() -> None:
     assert run_cli("--version").stdout.startswith("xlreport ")
     proc = run_cli("--help")
     assert proc.returncode == 0 and "Validate a report" in proc.stdout and "校验" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "number", ["1" + "0" * 30, "1e400", "1" * 5000, "1e999999999", "-1e999999999"]
+)
+def test_numbers_no_spreadsheet_can_hold_are_refused(number: str, tmp_path: Path) -> None:
+    text = (EXAMPLES / "pingtan_2021.json").read_text("utf-8")
+    doc = report.loads(text)
+    doc["requests"]["new"]["research"] = "PLACEHOLDER"
+    path = tmp_path / "r.json"
+    path.write_text(report.dumps(doc).replace('"PLACEHOLDER"', number), "utf-8")
+    out = tmp_path / "out.json"
+    proc = run_cli("validate", path, "-o", out, "--report", tmp_path / "p.json")
+    assert proc.returncode == 1, proc.stderr
+    assert "科研机构（requests.new.research）" in proc.stderr and "数字过大" in proc.stderr
+    problems = report.load(tmp_path / "p.json")["problems"]
+    assert [p["code"] for p in problems if p["keys"] == ["requests.new.research"]] == ["not_a_number"]
+    assert not out.exists() or out.stat().st_size < 100_000
+
+
+def test_money_with_more_digits_than_a_spreadsheet_keeps_is_refused(tmp_path: Path) -> None:
+    doc = modified(example("pingtan_2021"), "proactive.fees.amount", Decimal("12345678901.123456"))
+    proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
+    assert proc.returncode == 1 and "有效数字超过 15 位" in proc.stderr

@@ -51,6 +51,18 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    @property
+    def place(self) -> str:
+        """Where in a workbook, in words (``工作表“表三”C7 单元格``); empty for JSON reports."""
+        if self.sheet is None:
+            return ""
+        return f"工作表“{self.sheet}”{self.cell} 单元格" if self.cell else f"工作表“{self.sheet}”"
+
+    @property
+    def text(self) -> str:
+        """The message with its place: what a person reads."""
+        return f"{self.message}（{self.place}）" if self.place else self.message
+
     def to_json(self) -> dict[str, object]:
         """The stable machine-readable form (see README, “问题报告”)."""
         out: dict[str, object] = {
@@ -70,7 +82,7 @@ class Problem:
 
     def line(self) -> str:
         """One line for the terminal: ``错误：…`` or ``警告：…``."""
-        return f"{'错误' if self.is_error else '警告'}：{self.message}"
+        return f"{'错误' if self.is_error else '警告'}：{self.text}"
 
 
 def count(problems: Iterable[Problem]) -> tuple[int, int]:

@@ -25,7 +25,7 @@ META_KEYS = ("edition", "source")
 def loads(text: str, *, name: str = "JSON") -> Any:
     """Parse JSON with exact decimals; a syntax error becomes a one-line Chinese message."""
     try:
-        return json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise UnreadableInput(
             f"{name} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有语法错误（{exc.msg}）",
@@ -33,6 +33,12 @@ def loads(text: str, *, name: str = "JSON") -> Any:
         ) from None
     except RecursionError:
         raise UnreadableInput(f"{name} 嵌套层数过多，不是上报格式的 JSON", code="json") from None
+
+
+def _integer(text: str) -> int | Decimal:
+    """A JSON integer; one too long for a count stays a Decimal (the value policy refuses it)
+    instead of costing quadratic time, or an exception, in ``int()``."""
+    return int(text) if len(text) <= 20 else Decimal(text)
 
 
 def load(path: Path, *, max_bytes: int = 20 * 1024 * 1024) -> Any:

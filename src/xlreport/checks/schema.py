@@ -7,7 +7,6 @@ from typing import Any
 from ..edition.spec import Cell, Spec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-_CREDIT_CODE = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
 
 def schema_id(spec: Spec) -> str:
@@ -67,21 +66,7 @@ def _leaf(cell: Cell, spec: Spec) -> dict[str, Any]:
     }
     if cell.computed:
         out["x-sum-of"] = list(cell.parts)
-    kind = cell.type
-    if kind == "count":
-        out.update(type=["integer", "null"], minimum=0)
-    elif kind == "signed_count":
-        out.update(type=["integer", "null"])
-    elif kind == "money":
-        out.update(type=["number", "null"], minimum=0)
-    elif kind == "year":
-        out.update(type="integer", minimum=spec.years[0], maximum=spec.years[1])
-    elif kind == "credit_code":
-        out.update(type=["string", "null"], pattern=_CREDIT_CODE)
-    elif cell.optional:
-        out.update(type=["string", "null"])
-    else:
-        out.update(type="string", minLength=1, pattern=r"\S")
+    out.update(cell.kind.schema(spec.years, cell.optional))
     return out
 
 

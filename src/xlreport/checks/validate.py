@@ -9,17 +9,17 @@ message exists once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from ..edition.spec import TYPES, Cell, Spec
+from ..edition.spec import Cell, Spec
 from ..errors import UnreadableInput, UsageError
 from . import report, rules
 from .problems import Problem
+from .values import Parsed, Raw, described, parse_json, shown
 
-MONEY_PLACES = 6
 Locate = Callable[[str], str | None]
 
 
@@ -82,7 +82,7 @@ def check(
             out[key] = None
         elif value is None and cell.statistic and not cell.computed:
             blanks.setdefault(cell.table, []).append(cell)
-            out[key] = Decimal(0) if cell.type == "money" else 0
+            out[key] = cell.kind.zero
         elif value is None and not cell.optional and not cell.computed:
             problems.append(_required(cell, locate))
             out[key] = None
@@ -94,20 +94,55 @@ def check(
     numeric = {k: v for k, v in completed.items() if spec.cell(k).numeric and v is not None}
     for outcome in rules.evaluate(spec, numeric, prev):
         if outcome.ok is False:
-            problems.append(outcome.problem(spec))
+            problems.append(_placed(outcome.problem(spec), spec, locate))
     out.update({k: v for k, v in completed.items() if k not in invalid})
     return Result(spec, out, problems)
 
 
+def value_problem(cell: Cell, raw: Raw | Decimal, parsed: Parsed, locate: Locate | None = None) -> Problem:
+    """The problem the value policy found in one cell — the same code and message whether the
+    value came from a workbook or from JSON; a workbook's problem also names its sheet and cell."""
+    assert parsed.code is not None and parsed.severity is not None
+    text = f"{cell.where}（{cell.key}）：{described(raw)}，{parsed.hint}"
+    if parsed.is_error:
+        text += f"；应填写{cell.kind.label}"
+    return Problem(
+        severity=parsed.severity,
+        code=parsed.code,
+        keys=(cell.key,),
+        message=text,
+        actual=_bounded(shown(raw)),
+        **_place(cell, locate),
+    )
+
+
+def _bounded(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _place(cell: Cell, locate: Locate | None) -> dict[str, str | None]:
+    """``sheet`` and ``cell`` of a problem about ``cell`` of a workbook (nothing for JSON)."""
+    ref = locate(cell.key) if locate else None
+    return {"sheet": cell.sheet, "cell": ref} if ref else {}
+
+
+def _placed(problem: Problem, spec: Spec, locate: Locate | None) -> Problem:
+    """A rule problem from a workbook, with the sheet and cell of its first computed key (the
+    total the rule is about), else of its first key."""
+    if locate is None or not problem.keys:
+        return problem
+    cells = [spec.cell(k) for k in problem.keys]
+    first = next((c for c in cells if c.computed), cells[0])
+    return replace(problem, **_place(first, locate))
+
+
 def _required(cell: Cell, locate: Locate | None) -> Problem:
-    ref = _ref(cell.key, locate)
     return Problem(
         severity="error",
         code="required",
         keys=(cell.key,),
-        message=f"{cell.where}{ref}：必须填写（{TYPES[cell.type]}）",
-        sheet=cell.sheet if locate else None,
-        cell=locate(cell.key) if locate else None,
+        message=f"{cell.where}：必须填写（{cell.kind.label}）",
+        **_place(cell, locate),
     )
 
 
@@ -152,17 +187,18 @@ def validate_document(
         kind = {list: "数组", str: "字符串", int: "数字", Decimal: "数字"}.get(type(doc), "非对象")
         raise UnreadableInput(f"上报 JSON 的最外层应为对象（{{…}}），实际是{kind}", code="not_object")
     problems, invalid = schema_problems(doc, spec)
-    flat = report.flatten(doc, spec)
-    values = {k: _exact(v, spec.cell(k)) for k, v in flat.items() if k not in invalid}
-    for key, value in values.items():
+    values: dict[str, Any] = {}
+    for key, value in report.flatten(doc, spec).items():
+        if key in invalid:
+            continue
         cell = spec.cell(key)
-        if cell.type == "money" and isinstance(value, Decimal) and _places(value) > MONEY_PLACES:
-            problems.append(Problem(
-                severity="error", code="too_many_decimals", keys=(key,),
-                message=f"{cell.where}（{key}）：金额最多保留 6 位小数，填报为 {value}",
-                actual=value,
-            ))
+        parsed = parse_json(value, cell.type, year_range=spec.years)
+        if parsed.code is not None:
+            problems.append(value_problem(cell, value, parsed))
+        if parsed.is_error:
             invalid.add(key)
+        else:
+            values[key] = parsed.value
     result = check(spec, values, prev=prev, strict=strict, invalid=frozenset(invalid))
     result.problems[:0] = problems
     return result
@@ -179,30 +215,13 @@ def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
             f"上年报告是 {prev_year} 年度的，而本报告是 {year} 年度，应使用 {year - 1} 年度的报告",
             code="previous_year",
         )
-    values = {k: _exact(v, spec.cell(k)) for k, v in report.flatten(doc, spec).items()}
-    numeric = {
-        k: (0 if v is None else v)
-        for k, v in values.items()
-        if spec.cell(k).numeric and not isinstance(v, (str, bool))
-    }
+    numeric: dict[str, Any] = {}
+    for key, value in report.flatten(doc, spec).items():
+        cell = spec.cell(key)
+        parsed = parse_json(value, cell.type, year_range=spec.years)
+        if cell.numeric and not parsed.is_error:
+            numeric[key] = cell.kind.zero if parsed.value is None else parsed.value
     return {k: v for k, v in rules.complete(spec, numeric).items() if v is not None}
-
-
-def _exact(value: Any, cell: Cell) -> Any:
-    """A whole number written as ``12.0`` in a count cell is 12; money keeps every digit."""
-    if (
-        cell.type != "money"
-        and isinstance(value, Decimal)
-        and value.is_finite()
-        and value == value.to_integral_value()
-    ):
-        return int(value)
-    return value
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 # --------------------------------------------------------------------------- JSON Schema
@@ -237,12 +256,18 @@ def schema_problems(doc: Mapping[str, Any], spec: Spec) -> tuple[list[Problem], 
             missing = err.message.split("'")[1] if "'" in err.message else ""
             key = ".".join([*path, missing])
         cell = spec.cells.get(key)
+        if cell is not None and _scalar(err.instance) and err.validator != "required":
+            continue  # a value in a cell: the value policy reports it, as for a workbook
         problems.append(_schema_problem(err, key, cell, spec))
         if cell is not None:
             invalid.add(key)
         else:
             invalid.update(k for k in spec.cells if k.startswith(key + ".") or not key)
     return problems, invalid
+
+
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | str | Decimal)
 
 
 def _schema_problem(err: Any, key: str, cell: Cell | None, spec: Spec) -> Problem:
@@ -256,7 +281,7 @@ def _schema_problem(err: Any, key: str, cell: Cell | None, spec: Spec) -> Proble
     elif v == "const":
         text = f"应为 {err.validator_value!r}"
     elif cell is not None:
-        text = f"应为{TYPES[cell.type]}，填报为 {report.dumps(err.instance, indent=None).strip()}"
+        text = f"应为{cell.kind.label}，填报为 {report.dumps(err.instance, indent=None).strip()}"
     else:
         text = f"应为对象（{{…}}），填报为 {report.dumps(err.instance, indent=None).strip()}"
     return Problem(

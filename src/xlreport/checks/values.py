@@ -33,19 +33,22 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TypeAlias
 
+from ..edition.kinds import CREDIT_CODE_CHARS, LIMIT_DIGITS, Kind, credit_code_ok, kind
 from .problems import CODES, Severity
 
 __all__ = [
     "BLANK_TOKENS",
-    "KINDS",
     "Formula",
     "FormulaError",
     "Parsed",
     "Raw",
     "XmlNumber",
-    "credit_code_ok",
+    "clip",
+    "described",
     "is_blank",
     "parse",
+    "parse_json",
+    "shown",
 ]
 
 
@@ -73,10 +76,6 @@ class Formula:
 Raw: TypeAlias = (
     "bool | int | float | str | dt.datetime | dt.date | dt.time | dt.timedelta | Formula | None"
 )
-
-#: The field types :func:`parse` knows.
-KINDS = ("count", "signed_count", "money", "text", "year", "credit_code")
-_STATISTICS = frozenset({"count", "signed_count", "money"})
 
 #: Cell contents (after stripping whitespace) that mean "nothing filled in".
 BLANK_TOKENS = frozenset({"", "/", "／", "-", "－", "--", "—", "——", "–", "无", "空"})
@@ -125,12 +124,8 @@ _TEXT_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9
 _SCIENTIFIC = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 _XML_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _LEADING_NUMBER = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]*)?")
-_LIMIT = Decimal(10**15)
-_MAX_DECIMALS = 6
+_LIMIT = Decimal(10**LIMIT_DIGITS)
 _EXCEL_DIGITS = Context(prec=15, rounding=ROUND_HALF_UP)
-
-_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CODE_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, 16, …, 28
 
 
 def _strip(text: str) -> str:
@@ -149,44 +144,119 @@ def is_blank(raw: object) -> bool:
     )
 
 
-def credit_code_ok(code: str) -> bool:
-    """True if ``code`` is 18 characters of the GB 32100-2015 alphabet with a correct check char."""
-    if len(code) != 18 or any(c not in _CODE_CHARS for c in code):
-        return False
-    total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _CODE_WEIGHTS, strict=True))
-    return _CODE_CHARS[-total % 31] == code[17]
+def shown(raw: Raw | Decimal) -> str:
+    """A value as the clerk typed or sees it: ``12件``, ``=B5+1``, ``#VALUE!``, ``4166.241619``."""
+    if isinstance(raw, Formula):
+        return f"={raw.text}"
+    if isinstance(raw, FormulaError):
+        return str(raw)
+    if isinstance(raw, XmlNumber):
+        try:
+            raw = Decimal(raw)
+        except ArithmeticError:
+            return str(raw)
+    if isinstance(raw, Decimal):
+        exponent = raw.as_tuple().exponent
+        return format(raw, "f") if isinstance(exponent, int) and abs(exponent) <= 40 else str(raw)
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, dt.datetime):
+        return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(" ")
+    if isinstance(raw, dt.date | dt.time):
+        return raw.isoformat()
+    return str(raw)
 
 
-def parse(raw: Raw, kind: str, *, year_range: tuple[int, int] = (2000, 2100)) -> Parsed:
-    """The typed value of ``raw`` read as ``kind`` (one of :data:`KINDS`), with any problem."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown field kind {kind!r}")
+def clip(text: str, limit: int = 30) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def described(raw: Raw | Decimal) -> str:
+    """What was found in a cell, in words: ``填写的是“12件”`` or ``填写的是公式“=A1/0”（结果为 #DIV/0!）``."""
+    text = clip(shown(raw), 40)
+    if isinstance(raw, Formula):
+        result = f"（结果为 {raw.cached}）" if isinstance(raw.cached, FormulaError) else ""
+        return f"填写的是公式“{text}”{result}"
+    return f"填写的是“{text}”"
+
+
+def parse(raw: Raw, kind_name: str, *, year_range: tuple[int, int] = (2000, 2100)) -> Parsed:
+    """The typed value of ``raw`` — what a workbook cell holds — read as the kind ``kind_name``."""
     try:
-        return _parse(raw, kind, year_range)
+        return _parse(raw, kind(kind_name), year_range)
     except _Bad as bad:
         return Parsed(None, bad.code, "error", bad.hint)
 
 
-def _parse(raw: Raw, kind: str, year_range: tuple[int, int]) -> Parsed:
+def parse_json(
+    value: object, kind_name: str, *, year_range: tuple[int, int] = (2000, 2100)
+) -> Parsed:
+    """The typed value of ``value`` — one scalar of an upload JSON — read as ``kind_name``.
+
+    The same policy as :func:`parse` with JSON's own types: ``null`` is blank (``Parsed(None)``),
+    numbers are exact and must fit what the kind and a spreadsheet can hold (at most 15
+    significant digits), a quoted number in a number cell is an error, not text to convert.
+    """
+    cell_kind = kind(kind_name)
+    if value is None:
+        return Parsed(None)
+    try:
+        return _json(value, cell_kind, year_range)
+    except _Bad as bad:
+        return Parsed(None, bad.code, "error", bad.hint)
+
+
+def _json(value: object, kind: Kind, year_range: tuple[int, int]) -> Parsed:
+    if kind.family == "text":
+        if not isinstance(value, str):
+            raise _Bad("schema", "应为文字（JSON 字符串，加引号）")
+        return Parsed(value if _strip(value) else None)
+    if kind.family == "credit_code":
+        if not isinstance(value, str):
+            raise _Bad("credit_code", "应填写 18 位统一社会信用代码（JSON 字符串，加引号）")
+        return _credit_code(value)
+    if isinstance(value, bool):
+        raise _Bad("not_a_number", "应填写数字，不要填写 TRUE/FALSE")
+    if isinstance(value, str):
+        raise _Bad("not_a_number", f"数字不要加引号，应写 {_plain(_text_number(value))}")
+    if not isinstance(value, int | Decimal):
+        raise _Bad("not_a_number", "应填写一个数字，如 12 或 3.5")
+    number = Decimal(value)
+    if not number.is_finite():
+        raise _Bad("not_a_number", "不是有效数字")
+    if number.copy_abs() >= _LIMIT and kind.family == "year":
+        lo, hi = year_range
+        raise _Bad("year_range", f"年度应在 {lo}–{hi} 之间")
+    if number.copy_abs() >= _LIMIT:
+        raise _Bad("not_a_number", f"数字过大（整数部分超过 {LIMIT_DIGITS} 位），请核对")
+    number = _canonical(number)
+    checked = _checked(number, kind, year_range)
+    if len(number.as_tuple().digits) > 15:
+        raise _Bad("not_a_number", "有效数字超过 15 位，表格无法精确保存，请核对")
+    return Parsed(checked)
+
+
+def _parse(raw: Raw, kind: Kind, year_range: tuple[int, int]) -> Parsed:
     if isinstance(raw, Formula):
         return _formula(raw, kind, year_range)
     if isinstance(raw, FormulaError):
         raise _Bad("formula", f"公式结果为错误值 {raw}，请直接填写数值")
     if is_blank(raw):
-        if kind in _STATISTICS:
-            zero = Decimal(0) if kind == "money" else 0
-            return Parsed(zero, "blank", "warning", "空白按 0 计；如确为 0，请填写 0")
+        if kind.numeric:
+            return Parsed(kind.zero, "blank", "warning", "空白按 0 计；如确为 0，请填写 0")
         return Parsed(None, "blank", "warning")
-    if kind == "text":
+    if kind.family == "text":
         return _text(raw)
-    if kind == "credit_code":
+    if kind.family == "credit_code":
         return _credit_code(raw)
     number, note = _number(raw, kind)
     value = _checked(number, kind, year_range)
     return Parsed(value, "normalised", "warning", note) if note else Parsed(value)
 
 
-def _formula(raw: Formula, kind: str, year_range: tuple[int, int]) -> Parsed:
+def _formula(raw: Formula, kind: Kind, year_range: tuple[int, int]) -> Parsed:
     cached = raw.cached
     if is_blank(cached) or isinstance(cached, Formula | FormulaError):
         raise _Bad("formula", "公式没有可用的结果；请直接填写数值，不要使用公式")
@@ -199,13 +269,18 @@ def _formula(raw: Formula, kind: str, year_range: tuple[int, int]) -> Parsed:
 
 
 def _canonical(number: Decimal) -> Decimal:
-    """``number`` without trailing fractional zeros or exponent: 12.50 → 12.5, 1E+2 → 100."""
+    """``number`` without trailing fractional zeros or exponent: 12.50 → 12.5, 1E+2 → 100.
+
+    Callers keep ``number`` below 10^15, so a positive exponent is small.
+    """
     if not number:
         return Decimal(0)
     sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)  # finite: every caller builds it from validated digits
-    while exponent < 0 and digits[-1] == 0:
-        digits, exponent = digits[:-1], exponent + 1
+    zeros = 0
+    while zeros < -exponent and digits[len(digits) - 1 - zeros] == 0:
+        zeros += 1
+    digits, exponent = digits[: len(digits) - zeros], exponent + zeros
     if exponent > 0:
         digits, exponent = digits + (0,) * exponent, 0
     return Decimal((sign, digits, exponent))
@@ -262,19 +337,19 @@ def _text_number(text: str) -> Decimal:
     raise _Bad("not_a_number", "应填写一个数字，如 12 或 3.5")
 
 
-def _number(raw: Raw, kind: str) -> tuple[Decimal, str]:
+def _number(raw: Raw, kind: Kind) -> tuple[Decimal, str]:
     """The number in a statistics or year cell, and a hint if it was normalised."""
     if isinstance(raw, bool):
         raise _Bad("not_a_number", "应填写数字，不要填写 TRUE/FALSE")
     if isinstance(raw, int | float | XmlNumber):
         return _cell_number(raw)
     if isinstance(raw, str):
-        if kind == "year" and _strip(raw).endswith("年"):
+        if kind.family == "year" and _strip(raw).endswith("年"):
             raw = _strip(raw)[:-1]
         number = _text_number(raw)
         return number, f"已按数字 {_plain(number)} 读取；可直接填写数字"
     if isinstance(raw, dt.date | dt.time | dt.timedelta):
-        if kind == "year":
+        if kind.family == "year":
             raise _Bad("not_a_number", "年度只填写四位数字，如 2024，不要填写日期")
         raise _Bad(
             "not_a_number", "单元格被识别为日期/时间；请把单元格格式设为“数值”后重新填写数字"
@@ -282,23 +357,23 @@ def _number(raw: Raw, kind: str) -> tuple[Decimal, str]:
     raise TypeError(f"unexpected cell content {raw!r}")
 
 
-def _checked(number: Decimal, kind: str, year_range: tuple[int, int]) -> int | Decimal:
-    """``number`` as the value of a ``kind`` field, or :class:`_Bad`."""
+def _checked(number: Decimal, kind: Kind, year_range: tuple[int, int]) -> int | Decimal:
+    """``number`` (canonical) as the value of a ``kind`` field, or :class:`_Bad`."""
     whole = _decimals(number) <= 0
-    if kind == "year":
+    if kind.family == "year":
+        lo, hi = year_range
         if not whole:
             raise _Bad("fraction", "年度应为整数，如 2024")
-        lo, hi = year_range
         if not lo <= number <= hi:
             raise _Bad("year_range", f"年度应在 {lo}–{hi} 之间")
         return int(number)
-    if abs(number) >= _LIMIT:
-        raise _Bad("not_a_number", "数字过大（整数部分超过 15 位），请核对")
-    if number < 0 and kind != "signed_count":
-        raise _Bad("negative", "金额不能为负数" if kind == "money" else "数量不能为负数")
-    if kind == "money":
-        if _decimals(number) > _MAX_DECIMALS:
-            raise _Bad("too_many_decimals", f"金额最多保留 {_MAX_DECIMALS} 位小数")
+    if number.copy_abs() >= _LIMIT:
+        raise _Bad("not_a_number", f"数字过大（整数部分超过 {LIMIT_DIGITS} 位），请核对")
+    if kind.minimum is not None and number < kind.minimum:
+        raise _Bad("negative", "金额不能为负数" if kind.places else "数量不能为负数")
+    if kind.places:
+        if _decimals(number) > kind.places:
+            raise _Bad("too_many_decimals", f"金额最多保留 {kind.places} 位小数")
         return number
     if not whole:
         raise _Bad("fraction", "数量应为整数")
@@ -309,7 +384,7 @@ def _text(raw: Raw) -> Parsed:
     if isinstance(raw, XmlNumber | int | float) and not isinstance(raw, bool):
         number, note = _cell_number(raw)
         text = _plain(number)
-        if _decimals(number) <= 0 and abs(number) >= _LIMIT:
+        if _decimals(number) <= 0 and number.copy_abs() >= _LIMIT:
             note = "数字超过 15 位，Excel 可能已把末尾改成 0；请把单元格设为文本格式后重新填写"
         return Parsed(text, "normalised", "warning", note or f"数字已按文本 {text} 读取")
     if isinstance(raw, str):
@@ -339,7 +414,7 @@ def _credit_code(raw: Raw) -> Parsed:
     code = typed.translate(_TO_ASCII).upper()
     if len(code) != 18:
         raise _Bad("credit_code", f"应为 18 位，现为 {len(code)} 位")
-    wrong = "".join(dict.fromkeys(c for c in code if c not in _CODE_CHARS))
+    wrong = "".join(dict.fromkeys(c for c in code if c not in CREDIT_CODE_CHARS))
     if wrong:
         raise _Bad(
             "credit_code", f"含有不允许的字符“{wrong}”（只用数字和大写字母，不含 I、O、Z、S、V）"

@@ -5,13 +5,12 @@ from the :class:`~xlreport.edition.spec.Spec` built here.  This package's namesp
 ``edition.builtin("2021")``, ``edition.load(path)``.
 """
 
+from .kinds import KINDS, Kind
 from .load import builtin, from_data, lint, load, resolved
 from .source import builtin_path, digest
 from .spec import (
     BUILTIN_EDITIONS,
     DEFAULT_EDITION,
-    NUMERIC_TYPES,
-    TYPES,
     Block,
     Cell,
     Node,
@@ -23,10 +22,10 @@ from .spec import (
 __all__ = [
     "BUILTIN_EDITIONS",
     "DEFAULT_EDITION",
-    "NUMERIC_TYPES",
-    "TYPES",
+    "KINDS",
     "Block",
     "Cell",
+    "Kind",
     "Node",
     "Sheet",
     "Spec",

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import SpecError
+from .kinds import Kind
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -162,9 +163,9 @@ def apply(plan: Plan, values: Mapping[str, Any], *, year: int | None = None) -> 
         if target_cell is None or target_cell.computed:
             dropped.append(Dropped(key, cell.where, value, f"{new.edition} 年版没有这一项"))
             continue
-        out[target] = _convert(value, target_cell.type)
+        out[target] = _convert(value, target_cell.kind)
     for key, cell in new.cells.items():
-        if cell.type != "year":
+        if cell.kind.family != "year":
             continue
         first, last = new.years
         if year is not None:
@@ -185,10 +186,13 @@ def apply(plan: Plan, values: Mapping[str, Any], *, year: int | None = None) -> 
     return Migrated(out, dropped, to_fill)
 
 
-def _convert(value: Any, kind: str) -> Any:
-    if kind == "money" and isinstance(value, int) and not isinstance(value, bool):
+def _convert(value: Any, kind: Kind) -> Any:
+    """``value`` as a cell of ``kind`` holds it: an amount as Decimal, a whole count as int."""
+    if not kind.numeric or isinstance(value, bool):
+        return value
+    if kind.places and isinstance(value, int):
         return Decimal(value)
-    if kind in ("count", "signed_count") and isinstance(value, Decimal) and value == value.to_integral_value():
+    if not kind.places and isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
     return value
 

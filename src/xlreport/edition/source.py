@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from .kinds import KINDS
 
 
 def builtin_path(edition: str) -> Path:
@@ -50,7 +51,9 @@ def digest(data: Any) -> str:
 @cache
 def _spec_schema() -> dict[str, Any]:
     text = (resources.files("xlreport.edition") / "builtin" / "spec.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    schema["$defs"]["type"] = {"enum": list(KINDS)}  # the kinds have one home: edition.kinds
+    return schema
 
 
 _SCHEMA_WORDS = {

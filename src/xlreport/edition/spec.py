@@ -15,18 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import SpecError
+from .kinds import Kind, kind
 from .source import Locate
-
-#: Field types and what they hold.
-TYPES: dict[str, str] = {
-    "count": "不小于 0 的整数",
-    "signed_count": "整数（可以为负数）",
-    "money": "不小于 0 的金额，最多 6 位小数",
-    "text": "文字",
-    "year": "年份",
-    "credit_code": "18 位统一社会信用代码",
-}
-NUMERIC_TYPES = frozenset({"count", "signed_count", "money"})
 
 DEFAULT_EDITION = "2021"
 BUILTIN_EDITIONS = ("2021", "2019")
@@ -78,8 +68,13 @@ class Cell:
         return bool(self.parts)
 
     @property
+    def kind(self) -> Kind:
+        """What the cell holds (:data:`~xlreport.edition.kinds.KINDS`)."""
+        return kind(self.type)
+
+    @property
     def numeric(self) -> bool:
-        return self.type in NUMERIC_TYPES
+        return self.kind.numeric
 
     @property
     def statistic(self) -> bool:

@@ -15,18 +15,18 @@ are :class:`~xlreport.problems.Problem` records in the result.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..checks.problems import Problem
-from ..edition.spec import BUILTIN_EDITIONS, TYPES, Cell, Spec
+from ..checks.validate import check, value_problem
+from ..checks.values import clip, parse
+from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput
 from . import xlsx
 from .cells import a1, parse_a1
@@ -100,8 +100,6 @@ def read_workbook(
     ``spec`` defaults to the built-in edition named in the workbook's metadata; ``prev`` holds last
     year's values for the cross-year rules (see :func:`previous`).
     """
-    from ..checks.validate import check
-
     path = Path(path)
     precheck(path, limits=limits)
     data = _load(path, limits)
@@ -354,7 +352,7 @@ def _verify_labels(name: str, grids: Mapping[str, xlsx.Grid], lay: Placed) -> No
     for sheet, items in wrong.items():
         label, found = items[0]
         ref = a1(label.row, label.col)
-        now = f"“{_clip(found)}”" if found else "空白"
+        now = f"“{clip(found)}”" if found else "空白"
         moved = _find_label(grids[sheet], label)
         if moved:
             hint = f"；这个标签现在在 {moved}，可能插入或删除了行、列"
@@ -364,7 +362,7 @@ def _verify_labels(name: str, grids: Mapping[str, xlsx.Grid], lay: Placed) -> No
             hint = "，可能插入或删除了行、列，或修改了标签文字"
         more = f"共 {len(items)} 处不符，" if len(items) > 1 else ""
         changes.append(
-            f"工作表“{sheet}”{more}如 {ref} 应为“{_clip(label.text)}”，现在是{now}{hint}"
+            f"工作表“{sheet}”{more}如 {ref} 应为“{clip(label.text)}”，现在是{now}{hint}"
         )
     raise _tampered(name, "；".join(changes))
 
@@ -386,11 +384,6 @@ def _find_label(grid: xlsx.Grid, label: Any) -> str | None:
     return None
 
 
-def _clip(text: str, limit: int = 30) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # --------------------------------------------------------------------------- values
 
 
@@ -402,68 +395,20 @@ def _values(
     Blanks are left as None: :func:`~xlreport.validate.check` reports them, one warning per table.
     A text cell keeps whatever was typed (even “无”), except that a required one must say something.
     """
-    from ..checks.values import parse
-
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for key, raw in raws.items():
         cell = spec.cell(key)
         parsed = parse(raw, cell.type, year_range=spec.years)
         if parsed.code == "blank":
-            keep = cell.type == "text" and cell.optional and isinstance(raw, str)
+            keep = cell.kind.family == "text" and cell.optional and isinstance(raw, str)
             values[key] = raw.strip() if keep and _visible(raw) else None
             continue
         values[key] = parsed.value
         if parsed.code is not None:
-            problems.append(_problem(cell, lay.cells[key].a1, raw, parsed))
+            problems.append(value_problem(cell, raw, parsed, lambda k: lay.cells[k].a1))
     return values, problems
 
 
 def _visible(text: str) -> bool:
     return any(ch.isprintable() and not ch.isspace() for ch in text)
-
-
-def _problem(cell: Cell, ref: str, raw: Any, parsed: Any) -> Problem:
-    from ..checks.values import Formula, FormulaError
-
-    shown = _shown(raw)
-    where = f"{cell.where}（工作表“{cell.sheet}”{ref} 单元格，{cell.key}）"
-    if isinstance(raw, Formula):
-        result = f"（结果为 {raw.cached}）" if isinstance(raw.cached, FormulaError) else ""
-        found = f"填写的是公式“{_clip(shown, 40)}”{result}"
-    else:
-        found = f"填写的是“{_clip(shown, 40)}”"
-    text = f"{where}：{found}，{parsed.hint}"
-    if parsed.is_error:
-        text += f"；应填写{TYPES[cell.type]}"
-    return Problem(
-        severity=parsed.severity,
-        code=parsed.code,
-        keys=(cell.key,),
-        message=text,
-        actual=shown,
-        sheet=cell.sheet,
-        cell=ref,
-    )
-
-
-def _shown(raw: Any) -> str:
-    """A raw cell as the clerk sees it: ``12件``, ``=B5+1``, ``#VALUE!``, ``4166.241619``."""
-    from ..checks.values import Formula, FormulaError, XmlNumber
-
-    if isinstance(raw, Formula):
-        return f"={raw.text}"
-    if isinstance(raw, FormulaError):
-        return str(raw)
-    if isinstance(raw, XmlNumber):
-        try:
-            return format(Decimal(raw), "f")
-        except ArithmeticError:
-            return str(raw)
-    if isinstance(raw, bool):
-        return "TRUE" if raw else "FALSE"
-    if isinstance(raw, dt.datetime):
-        return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(" ")
-    if isinstance(raw, dt.date | dt.time):
-        return raw.isoformat()
-    return str(raw)

@@ -35,8 +35,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from ..checks.rules import complete, excel_result, excel_side, sides
+from ..edition.kinds import CREDIT_CODE_CHARS, LIMIT_DIGITS
 from ..edition.rules import FAIL, PASS, Check
-from ..edition.spec import NUMERIC_TYPES, Cell, Spec
+from ..edition.spec import Cell, Spec
 from .cells import column
 from .layout import (
     CHECK_COLUMNS,
@@ -111,23 +112,6 @@ PROTECTED = (
 CHECKED = "填写时自动检查以下勾稽关系，结果见“校验结果”（“错误”必须改正，“警告”请核实）："
 CROSS_YEAR = "以下检查需要上年的报告，由汇总单位读取报表时进行，不在“校验结果”中："
 
-#: Prompt title, prompt, error title, error message of each input type.
-PROMPTS = {
-    "count": ("请填写整数", "填不小于 0 的整数，如 0、12、1500。没有发生的填 0，不要填“/”“—”或文字，"
-              "不要带单位。", "应为整数", "这里只能填不小于 0 的整数（如 0、12、1500），不能有小数、单位或文字。"),
-    "signed_count": ("请填写整数", "填整数，比上一年减少时填负数（如 -3），没有变化的填 0。",
-                     "应为整数", "这里只能填整数（减少时填负数，如 -3），不能有小数、单位或文字。"),
-    "money": ("请填写金额", "填不小于 0 的金额，单位见表头，最多 6 位小数，如 4166.241619。没有的填 0。",
-              "金额有误", "这里只能填不小于 0 的数字，最多 6 位小数，不能带单位或文字。"),
-    "year": ("请填写年度", "填四位数字的年度，如 {example}。", "年度有误",
-             "年度应为 {first} 至 {last} 之间的四位数字，如 {example}。"),
-    "credit_code": ("统一社会信用代码", "18 位，由数字和大写字母组成（不含 I、O、Z、S、V），"
-                    "最后一位是校验码。没有可以不填。", "代码有误",
-                    "统一社会信用代码应为 18 位数字或大写字母，且最后一位校验码要与前 17 位相符；"
-                    "请对照证书核对。"),
-    "text": ("请填写", "直接输入文字；在单元格内换行请按 Alt+Enter（WPS、LibreOffice 相同）。", "", ""),
-}
-_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 #: Column widths of 迁移说明 (序号, 位置, 键名, 数值, 说明).
 NOTES_WIDTHS = (6, 60, 44, 14, 60)
 
@@ -320,7 +304,7 @@ class _Writer:
                 "bg_color": COLOURS["prefilled" if prefilled else "input"],
                 "align": "right" if cell.numeric else "left",
             }
-            if cell.type in ("text", "credit_code"):
+            if cell.kind.as_text:
                 props["num_format"] = "@"
             if long:
                 props["valign"] = "top"
@@ -357,8 +341,8 @@ class _Writer:
         self.finish(ws, grid.title, grid.width, grid.height, grid.repeat)
         if grid.freeze:
             ws.freeze_panes(*grid.freeze)
-        if any(c.type in ("text", "credit_code") for c in cells):
-            text_cells = " ".join(lay.cells[c.key].a1 for c in cells if c.type != "year")
+        if any(c.kind.as_text for c in cells):
+            text_cells = " ".join(lay.cells[c.key].a1 for c in cells if c.kind.family != "year")
             ws.ignore_errors({"number_stored_as_text": text_cells})
 
     def label(self, ws: Worksheet, lb: Label) -> None:
@@ -417,30 +401,14 @@ class _Writer:
 
     def validation(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
         """Data validation by type, with the prompt shown while the cell is selected."""
-        first, last = self.spec.years
-        words = {"first": first, "last": last, "example": min(max(2025, first), last)}
-        title, prompt, error_title, error = (t.format(**words) for t in PROMPTS[cell.type])
+        prompt = cell.kind.prompt.format(self.spec.years)
+        text = prompt.text
         if note := self.lay.notes.get(cell.key):
-            prompt = f"{note}。{prompt}"
-        options: dict[str, Any] = {"input_title": title, "input_message": prompt}
-        if error:
-            options |= {"error_title": error_title, "error_message": error}
-        ref = pos.a1
-        if cell.type == "count":
-            options |= {"validate": "integer", "criteria": ">=", "value": 0}
-        elif cell.type == "signed_count":
-            options |= {"validate": "integer", "criteria": "between",
-                        "minimum": -(10**15) + 1, "maximum": 10**15 - 1}
-        elif cell.type == "year":
-            options |= {"validate": "integer", "criteria": "between",
-                        "minimum": first, "maximum": last}
-        elif cell.type == "money":
-            options |= {"validate": "custom", "value": f"=AND(ISNUMBER({ref}),{ref}>=0,"
-                        f"ROUND({ref},6)={ref})"}
-        elif cell.type == "credit_code":
-            options |= {"validate": "custom", "value": "=" + _credit_code_ok(ref)}
-        else:
-            options |= {"validate": "any"}
+            text = f"{note}。{text}"
+        options: dict[str, Any] = {"input_title": prompt.title, "input_message": text}
+        if prompt.error:
+            options |= {"error_title": prompt.error_title, "error_message": prompt.error}
+        options |= _accepts(cell, pos.a1, self.spec.years)
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, options)
 
     def highlight(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
@@ -498,7 +466,7 @@ class _Writer:
         for cell in cells:
             pos = self.lay.cells[cell.key]
             span = range(pos.col, self.lay.span(pos)[1] + 1)
-            wanted = 60 if cell.type == "text" else 24 if cell.type == "credit_code" else 0
+            wanted = cell.kind.width
             short = wanted - sum(widths[c] for c in span)
             for c in span:
                 widths[c] += max(short, 0) / len(span)
@@ -685,26 +653,45 @@ _FORMATS: dict[str, dict[str, Any]] = {
 }
 
 
+def _accepts(cell: Cell, ref: str, years: tuple[int, int]) -> dict[str, Any]:
+    """The data validation of an input cell, from its kind: what typing may put there."""
+    kind = cell.kind
+    if kind.family == "year":
+        return {"validate": "integer", "criteria": "between", "minimum": years[0],
+                "maximum": years[1]}
+    if kind.family == "credit_code":
+        return {"validate": "custom", "value": "=" + _credit_code_ok(ref)}
+    if kind.family != "number":
+        return {"validate": "any"}
+    if kind.places:
+        low = [f"{ref}>={kind.minimum}"] if kind.minimum is not None else []
+        tests = [f"ISNUMBER({ref})", *low, f"ROUND({ref},{kind.places})={ref}"]
+        return {"validate": "custom", "value": f"=AND({','.join(tests)})"}
+    if kind.minimum is not None:
+        return {"validate": "integer", "criteria": ">=", "value": kind.minimum}
+    limit = 10**LIMIT_DIGITS - 1
+    return {"validate": "integer", "criteria": "between", "minimum": -limit, "maximum": limit}
+
+
 def _invalid(cell: Cell, ref: str, years: tuple[int, int]) -> str | None:
-    """A formula true when the cell holds what its type does not take (pasting skips validation)."""
-    if cell.type == "count":
-        return f'IF(ISNUMBER({ref}),OR({ref}<0,{ref}<>INT({ref})),{ref}<>"")'
-    if cell.type == "signed_count":
-        return f'IF(ISNUMBER({ref}),{ref}<>INT({ref}),{ref}<>"")'
-    if cell.type == "money":
-        return f'IF(ISNUMBER({ref}),OR({ref}<0,ROUND({ref},6)<>{ref}),{ref}<>"")'
-    if cell.type == "year":
-        first, last = years
-        return f'IF(ISNUMBER({ref}),OR({ref}<{first},{ref}>{last},{ref}<>INT({ref})),{ref}<>"")'
-    if cell.type == "credit_code":
+    """A formula true when the cell holds what its kind does not take (pasting skips validation)."""
+    kind = cell.kind
+    if kind.family == "credit_code":
         return f'AND({ref}<>"",NOT(IFERROR({_credit_code_ok(ref)},FALSE)))'
-    assert cell.type == "text" or cell.type not in NUMERIC_TYPES
-    return None
+    if kind.family == "year":
+        wrong = [f"{ref}<{years[0]}", f"{ref}>{years[1]}"]
+    elif kind.family == "number":
+        wrong = [f"{ref}<{kind.minimum}"] if kind.minimum is not None else []
+    else:
+        return None
+    wrong.append(f"ROUND({ref},{kind.places})<>{ref}" if kind.places else f"{ref}<>INT({ref})")
+    test = wrong[0] if len(wrong) == 1 else f"OR({','.join(wrong)})"
+    return f'IF(ISNUMBER({ref}),{test},{ref}<>"")'
 
 
 def _credit_code_ok(ref: str) -> str:
     """GB 32100 check character as a formula: weights are 3^(i-1) mod 31."""
-    chars = f'"{_CODE_CHARS}"'
+    chars = f'"{CREDIT_CODE_CHARS}"'
     index = f"FIND(MID({ref},ROW($1:$17),1),{chars})-1"
     total = f"SUMPRODUCT(({index})*MOD(3^(ROW($1:$17)-1),31))"
     return f"AND(LEN({ref})=18,MID({chars},MOD(-{total},31)+1,1)=RIGHT({ref}))"

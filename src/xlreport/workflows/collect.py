@@ -308,7 +308,7 @@ def _read_one(task: Task) -> Row:
     row = Row(
         task.index, task.file, INVALID if errors else WARNINGS if warnings else VALID,
         unit, year, read.spec.edition, len(errors), len(warnings),
-        errors[0].message if errors else "", warnings[0].message if warnings else "",
+        errors[0].text if errors else "", warnings[0].text if warnings else "",
         previous=previous[0] if previous else "",
     )
     if result.problems:

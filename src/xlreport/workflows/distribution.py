@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checks.values import credit_code_ok
+from ..edition.kinds import credit_code_ok
 from ..edition.spec import Spec
 from ..errors import UnreadableInput, UsageError
 from .units import safe_file_name, unit_key

@@ -35,7 +35,7 @@ def values(doc: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
         if isinstance(value, Decimal):
             if not value.is_finite():
                 continue
-            if cell.type != "money" and value == value.to_integral_value():
+            if not cell.kind.places and value == value.to_integral_value():
                 value = int(value)
             elif Decimal(repr(float(value))) != value:
                 value = format(value, "f")

@@ -138,7 +138,7 @@ def summed(spec: Spec, reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         present = [v for r in reports if (v := r.get(key)) is not None]
         if not present:
             out[key] = None
-        elif cell.type == "money":
+        elif cell.kind.places:
             with localcontext(_EXACT):
                 out[key] = _plain(sum((Decimal(v) for v in present), start=Decimal(0)))
         else:

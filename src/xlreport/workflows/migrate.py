@@ -82,7 +82,7 @@ def _old_values(read: ReadResult) -> tuple[dict[str, Any], list[Dropped]]:
         if not spec.cell(k).computed
     }
     unreadable = [
-        Dropped(key, spec.cell(key).where, p.actual, f"原表中这一格无法识别，没有迁移：{p.message}")
+        Dropped(key, spec.cell(key).where, p.actual, f"原表中这一格无法识别，没有迁移：{p.text}")
         for p in read.problems
         if p.is_error
         for key in p.keys
