@@ -7,25 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from ..codes import PROBLEMS
+
 Severity = Literal["error", "warning"]
 
-#: Every problem code, with what it means.  ``rule`` problems also carry the rule id.
-CODES: dict[str, str] = {
-    "rule": "一条勾稽关系（校验规则）不成立",
-    "schema": "不符合上报格式（JSON Schema）",
-    "blank": "统计单元格为空，按 0 计",
-    "normalised": "数字以文本形式填写，已按数字读取",
-    "not_a_number": "统计单元格中不是数字",
-    "negative": "数量为负数",
-    "fraction": "数量不是整数",
-    "too_many_decimals": "金额小数位数超过 6 位",
-    "formula": "输入单元格中填写了公式且没有可用结果",
-    "year_range": "报告年度超出范围",
-    "required": "必填项为空",
-    "credit_code": "统一社会信用代码不正确",
-    "edition": "格式版本不符",
-    "duplicate": "同一单位同一年度有多份报表",
-}
+#: Every problem code, with what it means (the catalogue is :mod:`xlreport.codes`).
+CODES = PROBLEMS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""Every code xlreport reports, with what it means: one catalogue, read by people and by programs.
+
+:data:`PROBLEMS` are the codes of problems in a report's *data* (``Problem.code``; exit code 1 when
+one is an error).  :data:`REFUSALS` are the codes of inputs or requests xlreport refuses to work on
+(``XlreportError.code``; exit code 2), also written as ``reason`` of an ``unreadable`` line in
+``collect``'s ``problems.jsonl``.  ``docs/codes.md`` lists both; a test keeps it, and every code
+used in the source, in step with this module.
+"""
+
+from __future__ import annotations
+
+#: Problems in a report's data.  ``rule`` problems also carry the rule id.
+PROBLEMS: dict[str, str] = {
+    "rule": "一条勾稽关系（校验规则）不成立",
+    "schema": "不符合上报格式（JSON Schema）",
+    "blank": "统计单元格为空，按 0 计",
+    "normalised": "填写的内容已按规范读取（如文本形式的数字、全角字符）",
+    "not_a_number": "统计单元格中不是数字，或数字过大",
+    "negative": "数量或金额为负数",
+    "fraction": "数量或年度不是整数",
+    "too_many_decimals": "金额小数位数超过 6 位",
+    "formula": "输入单元格中填写了公式",
+    "year_range": "报告年度超出范围",
+    "required": "必填项为空",
+    "credit_code": "统一社会信用代码不正确",
+    "edition": "格式版本不符",
+    "duplicate": "同一单位同一年度有多份报表",
+    "unreadable": "文件无法读取（collect 的 problems.jsonl；reason 为下表中的拒绝原因）",
+}
+
+#: Why an input or a request is refused (exit code 2).
+REFUSALS: dict[str, str] = {
+    # reading files
+    "not_found": "找不到文件，或不是文件",
+    "empty": "文件为空（0 字节）",
+    "too_large": "文件过大，或解压后过大",
+    "xls": "旧版 .xls 或 .et 等非 .xlsx 格式",
+    "encrypted": "文件设有打开密码",
+    "not_excel": "不是 Excel 工作簿",
+    "damaged": "工作簿损坏或不完整",
+    "zip_bomb": "压缩比异常（疑似压缩炸弹）",
+    "hostile": "含有 Excel 不会写出的危险结构（如 XML 实体声明）",
+    "foreign": "不是 xlreport 生成的填报模板",
+    "unknown_template": "模板的版本或布局无法确认",
+    "tampered": "模板结构被改动过（工作表、名称或标签）",
+    "json": "不是有效的 JSON",
+    "not_object": "JSON 最外层不是对象",
+    "no_files": "没有找到要读取的文件",
+    "timeout": "读取超时",
+    "crash": "读取进程异常退出",
+    "internal": "程序内部错误（请向维护者报告）",
+    # editions and specs
+    "edition": "格式版本不符，或不是内置版本",
+    "spec": "规格文件内容有误",
+    "spec_yaml": "规格文件不是有效的 YAML",
+    "spec_missing": "找不到规格文件",
+    "registry": "模板版本登记冲突",
+    # requests
+    "usage": "命令用法不对",
+    "previous_year": "上年报告的年度不对",
+    "merge_empty": "汇总时没有可用的报告",
+    "merge_invalid": "汇总的报告中有未通过校验的",
+    "merge_mixed": "汇总的报告格式版本不一致",
+    "merge_year": "汇总的报告年度不一致",
+    "merge_unit": "汇总单位的名称或年度缺失",
+    "merge_duplicate": "同一单位的报告重复",
+}
