@@ -49,6 +49,17 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def looks_like_workbook(path: Path) -> bool:
+    """Whether ``path`` is to be read as a workbook rather than JSON: a zip or OLE file (an .xlsx,
+    or an .xls/encrypted file :func:`precheck` will explain), or, unreadable, not named .json."""
+    try:
+        with Path(path).open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return Path(path).suffix.lower() != ".json"
+    return head.startswith((b"PK", _OLE_MAGIC[:4]))
+
+
 def precheck(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise :class:`UnreadableInput` unless ``path`` looks like a sane .xlsx workbook."""
     data = _read(path, limits)

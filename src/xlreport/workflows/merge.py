@@ -25,6 +25,7 @@ from ..checks.validate import Result, validate_document
 from ..edition.resolve import builtin_of
 from ..edition.spec import Spec
 from ..errors import UsageError
+from ..workbook.precheck import looks_like_workbook
 from .units import unit_key
 
 DEFAULT_UNIT = "汇总"
@@ -87,9 +88,9 @@ class Merged:
 
 
 def load(path: Path, *, strict: bool = False) -> Loaded:
-    """Read and check one report: upload JSON (``.json``) or a filled workbook (anything else)."""
+    """Read and check one report: upload JSON or a filled workbook (by its content)."""
     path = Path(path)
-    if path.suffix.lower() != ".json":
+    if looks_like_workbook(path):
         from ..workbook.reader import read_workbook
 
         read = read_workbook(path, strict=strict)

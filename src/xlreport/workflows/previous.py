@@ -12,6 +12,7 @@ from ..checks import report
 from ..checks.validate import previous_values
 from ..edition.resolve import for_document
 from ..errors import UsageError
+from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
 
 
@@ -37,7 +38,7 @@ def load(path: Path) -> Previous:
     """Last year's report, as upload JSON or as a filled workbook (its own data problems do not
     matter; cells that could not be read take no part in the cross-year rules)."""
     path = Path(path)
-    if _looks_like_workbook(path):
+    if looks_like_workbook(path):
         last = read_workbook(path)
         kept = {k: v for k, v in last.result.values.items() if v is not None}
         doc, spec = report.nest(kept, last.spec), last.spec
@@ -49,13 +50,3 @@ def load(path: Path) -> Previous:
     return Previous(
         previous_values(doc, spec, None), year if isinstance(year, int) else None, path.name
     )
-
-
-def _looks_like_workbook(path: Path) -> bool:
-    """A zip or OLE file (an .xlsx, or an .xls/encrypted file the pre-check will explain)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return path.suffix.lower() != ".json"
-    return head.startswith((b"PK", bytes.fromhex("D0CF11E0")))
