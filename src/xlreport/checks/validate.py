@@ -103,6 +103,7 @@ def value_problem(cell: Cell, raw: Raw | Decimal, parsed: Parsed, locate: Locate
     """The problem the value policy found in one cell — the same code and message whether the
     value came from a workbook or from JSON; a workbook's problem also names its sheet and cell."""
     assert parsed.code is not None and parsed.severity is not None
+    sheet, ref = _place(cell, locate)
     text = f"{cell.where}（{cell.key}）：{described(raw)}，{parsed.hint}"
     if parsed.is_error:
         text += f"；应填写{cell.kind.label}"
@@ -112,7 +113,8 @@ def value_problem(cell: Cell, raw: Raw | Decimal, parsed: Parsed, locate: Locate
         keys=(cell.key,),
         message=text,
         actual=_bounded(shown(raw)),
-        **_place(cell, locate),
+        sheet=sheet,
+        cell=ref,
     )
 
 
@@ -120,10 +122,10 @@ def _bounded(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _place(cell: Cell, locate: Locate | None) -> dict[str, str | None]:
-    """``sheet`` and ``cell`` of a problem about ``cell`` of a workbook (nothing for JSON)."""
+def _place(cell: Cell, locate: Locate | None) -> tuple[str | None, str | None]:
+    """(sheet, cell) of a problem about ``cell`` of a workbook; (None, None) for JSON."""
     ref = locate(cell.key) if locate else None
-    return {"sheet": cell.sheet, "cell": ref} if ref else {}
+    return (cell.sheet, ref) if ref else (None, None)
 
 
 def _placed(problem: Problem, spec: Spec, locate: Locate | None) -> Problem:
@@ -133,16 +135,19 @@ def _placed(problem: Problem, spec: Spec, locate: Locate | None) -> Problem:
         return problem
     cells = [spec.cell(k) for k in problem.keys]
     first = next((c for c in cells if c.computed), cells[0])
-    return replace(problem, **_place(first, locate))
+    sheet, ref = _place(first, locate)
+    return replace(problem, sheet=sheet, cell=ref)
 
 
 def _required(cell: Cell, locate: Locate | None) -> Problem:
+    sheet, ref = _place(cell, locate)
     return Problem(
         severity="error",
         code="required",
         keys=(cell.key,),
         message=f"{cell.where}：必须填写（{cell.kind.label}）",
-        **_place(cell, locate),
+        sheet=sheet,
+        cell=ref,
     )
 
 
