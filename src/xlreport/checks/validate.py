@@ -112,14 +112,10 @@ def value_problem(cell: Cell, raw: Raw | Decimal, parsed: Parsed, locate: Locate
         code=parsed.code,
         keys=(cell.key,),
         message=text,
-        actual=_bounded(shown(raw)),
+        actual=shown(raw),
         sheet=sheet,
         cell=ref,
     )
-
-
-def _bounded(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _place(cell: Cell, locate: Locate | None) -> tuple[str | None, str | None]:
