@@ -177,7 +177,8 @@ def test_a_2019_workbook_migrates_to_a_valid_2021_report(tmp_path: Path, sangdon
     assert listed["to"]["edition"] == "2021"
     assert {d["key"] for d in listed["dropped"]} == {*UNMAPPED_2019, "unit.year"}
     for key in (*UNMAPPED_2019, "requests.results.other.no_correction.natural_person"):
-        assert f"（{key}）" in result.stdout, key
+        assert f"（{key}）" in result.stderr, key
+    assert result.stdout == "", "stdout carries data only"
     sheet = openpyxl.load_workbook(new)[NOTES_SHEET]
     on_sheet = {row[2] for row in sheet.iter_rows(values_only=True) if row[2]}
     assert {*UNMAPPED_2019, *(t["key"] for t in listed["to_fill"])} <= on_sheet
@@ -238,8 +239,9 @@ def test_into_a_custom_edition_and_back(tmp_path: Path) -> None:
     back = tmp_path / "back.xlsx"
     result = run_cli("migrate", custom, "--from-spec", PROVINCE, "--to", "2021", "-o", back)
     assert result.returncode == 0, result.stderr
-    assert "（requests.online.natural_person）：1" in result.stdout
-    assert "（requests.online.commercial）" not in result.stdout, "a blank cell loses nothing"
+    assert "（requests.online.natural_person）：1" in result.stderr
+    assert "（requests.online.commercial）" not in result.stderr, "a blank cell loses nothing"
+    assert result.stdout == "", "stdout carries data only"
     assert read_workbook(back).result.values == read_workbook(filled).result.values
 
 

@@ -141,13 +141,13 @@ def test_an_unexpected_exception_is_one_line(
     debug: bool, blank: Path, folder: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from xlreport.workbook import reader
+    from xlreport.workflows import check
+
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(reader, "read_workbook", boom)
-    monkeypatch.setitem(cli._state, "debug", False)
-    argv = ["xlreport", "read", str(blank), *(["--debug"] if debug else [])]
+    monkeypatch.setattr(check, "read_workbook", boom)
+    argv = ["xlreport", *(["--debug"] if debug else []), "read", str(blank)]
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as exit_info:
         cli.main()

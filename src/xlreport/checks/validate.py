@@ -18,6 +18,7 @@ from ..edition.spec import Cell, Spec
 from ..errors import UnreadableInput, UsageError
 from . import report, rules
 from .problems import Problem
+from .schema import generate
 from .values import Parsed, Raw, described, parse_json, shown
 
 Locate = Callable[[str], str | None]
@@ -230,9 +231,7 @@ def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
 
 @cache
 def _validator(spec: Spec) -> Any:
-    import jsonschema
-
-    from .schema import generate
+    import jsonschema  # deferred: jsonschema takes ~100 ms; reading a workbook never needs it
 
     def is_integer(checker: Any, instance: Any) -> bool:
         if isinstance(instance, Decimal):

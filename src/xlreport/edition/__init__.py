@@ -6,7 +6,7 @@ from the :class:`~xlreport.edition.spec.Spec` built here.  This package's namesp
 """
 
 from .kinds import KINDS, Kind
-from .load import builtin, from_data, lint, load, resolved
+from .load import builtin, exported, from_data, lint, load, resolved
 from .source import builtin_path, digest
 from .spec import (
     BUILTIN_EDITIONS,
@@ -32,6 +32,7 @@ __all__ = [
     "builtin",
     "builtin_path",
     "digest",
+    "exported",
     "from_data",
     "lint",
     "load",

@@ -12,7 +12,7 @@ from ..errors import SpecError, UsageError
 from . import extend
 from . import rules as rules_mod
 from .migration import Declaration
-from .source import Locate, Locator, builtin_path, check_shape, digest, read
+from .source import Locate, Locator, builtin_path, check_shape, digest, dump, read
 from .spec import BUILTIN_EDITIONS, DEFAULT_EDITION, Spec, expand, sheet_of
 
 
@@ -107,3 +107,15 @@ def resolved(path: Path) -> Any:
     """The complete data of a spec file, with ``extends`` and ``changes`` applied."""
     data, locate = read(path)
     return extend.resolve(data, locate, path)[0]
+
+
+def exported(edition: str | None = None, spec_file: Path | None = None) -> str:
+    """A complete spec file, the starting point of a custom edition: a built-in edition's own
+    file (its comments kept), or ``spec_file`` checked, with ``extends`` and ``changes`` merged."""
+    if spec_file is None:
+        return builtin_path(builtin(edition or DEFAULT_EDITION).edition).read_text("utf-8")
+    if edition:
+        raise UsageError("--edition 和 --spec 只能用一个")
+    load(spec_file)
+    note = f"# 由 xlreport spec export 从 {spec_file.name} 展开（extends 和 changes 已经合并）。\n"
+    return note + dump(resolved(spec_file))

@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import SpecError
 from .kinds import KINDS
 
@@ -21,8 +23,6 @@ def builtin_path(edition: str) -> Path:
 
 def read(path: Path) -> tuple[Any, Locator]:
     """The parsed YAML of a spec file and a locator of its lines (not yet checked)."""
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -40,6 +40,11 @@ def read(path: Path) -> tuple[Any, Locator]:
     finally:
         loader.dispose()
     return data, Locator(path, root)
+
+
+def dump(data: Any) -> str:
+    """Spec data as YAML text (Chinese as written, keys in their order)."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
 
 
 def digest(data: Any) -> str:
@@ -73,7 +78,7 @@ _SCHEMA_WORDS = {
 
 def check_shape(data: Any, locate: Locate) -> None:
     """Check ``data`` against the spec schema; the first mistake raises :class:`SpecError`."""
-    import jsonschema
+    import jsonschema  # deferred: jsonschema takes ~100 ms; built-in specs skip this check
 
     validator = jsonschema.Draft202012Validator(_spec_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
@@ -108,8 +113,6 @@ class Locator:
 
 
 def _child(node: Any, step: Any) -> Any:
-    import yaml
-
     if isinstance(node, yaml.MappingNode):
         return next((v for k, v in node.value if k.value == step), None)
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from .kinds import Kind, kind
 from .source import Locate
+
+if TYPE_CHECKING:  # a spec holds its rules and declarations, and they are read against a spec
+    from .migration import Declaration
+    from .rules import Check, Rule
 
 DEFAULT_EDITION = "2021"
 BUILTIN_EDITIONS = ("2021", "2019")
@@ -146,11 +150,11 @@ class Spec:
     years: tuple[int, int]
     sheets: tuple[Sheet, ...]
     cells: dict[str, Cell]
-    rules: tuple[Any, ...]
+    rules: tuple[Rule, ...]
     source: str
     digest: str
     titles: dict[str, str] = field(default_factory=dict)
-    migrations: tuple[Any, ...] = ()
+    migrations: tuple[Declaration, ...] = ()
 
     def cell(self, key: str) -> Cell:
         return self.cells[key]
@@ -161,7 +165,7 @@ class Spec:
     def sheet(self, name: str) -> Sheet:
         return next(s for s in self.sheets if s.name == name)
 
-    def checks(self) -> list[Any]:
+    def checks(self) -> list[Check]:
         """Every rule expanded into its single checks (see :mod:`xlreport.rules`)."""
         return [check for rule in self.rules for check in rule.expand(self)]
 

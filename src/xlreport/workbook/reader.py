@@ -20,26 +20,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import __version__
 from ..checks.problems import Problem
-from ..checks.validate import check, value_problem
+from ..checks.validate import Result, check, value_problem
 from ..checks.values import clip, parse
+from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput
-from . import xlsx
+from . import registry, xlsx
 from .cells import a1, parse_a1
-from .layout import META_SHEET, NOTES_SHEET
+from .layout import META_SHEET, NOTES_SHEET, TEMPLATE_ID, Layout, layout
 from .precheck import DEFAULT_LIMITS, Limits, precheck
+from .registry import Released
 
-if TYPE_CHECKING:
-    from ..checks.validate import Result
-    from .layout import Layout
-    from .registry import Released
-
-    #: Where a workbook's cells and labels are: the current layout or a released older one.
-    Placed = Layout | Released
+#: Where a workbook's cells and labels are: the current layout or a released older one.
+Placed = Layout | Released
 
 GENERATOR = f"xlreport {__version__}"
 #: Rows of the metadata sheet that are read (key in column A, value in column B).
@@ -160,10 +157,6 @@ def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> tuple[Sp
     built-in edition (or of the ``spec`` passed in), and every older layout of a built-in edition
     registered in :mod:`xlreport.workbook.registry`.
     """
-    from ..edition.load import builtin
-    from . import registry
-    from .layout import TEMPLATE_ID
-
     template_id = meta.get("template_id", "")
     if template_id != TEMPLATE_ID:
         found = f"模板标识为“{template_id[:40]}”" if template_id else "没有模板标识"
@@ -210,8 +203,6 @@ def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> tuple[Sp
 
 @cache
 def _layout(spec: Spec) -> Layout:
-    from .layout import layout
-
     return layout(spec)
 
 

@@ -19,6 +19,7 @@ import csv
 import os
 import shutil
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -29,7 +30,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..checks.report import dumps
+from ..checks.validate import check
+from ..edition.load import builtin
+from ..edition.spec import BUILTIN_EDITIONS
 from ..errors import UnreadableInput, UsageError
+from ..workbook.layout import layout
+from ..workbook.reader import read_workbook
+from .merge import load
 from .units import safe_file_name, unit_key
 
 #: Statuses, worst first: the order of the summary.
@@ -241,11 +249,6 @@ def _not_xlsx(index: int, path: Path, shown: str) -> Row:
 def _warm() -> None:
     """Import the reader and prepare every built-in edition (spec, layout, checks) once, before
     the workers are forked: each inherits them instead of preparing its own."""
-    from ..checks.validate import check
-    from ..edition.load import builtin
-    from ..edition.spec import BUILTIN_EDITIONS
-    from ..workbook.layout import layout
-
     for edition in BUILTIN_EDITIONS:
         layout(builtin(edition))
         check(builtin(edition), {})
@@ -286,9 +289,6 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 def _read_one(task: Task) -> Row:
     """Read one workbook (in a worker); stage its report and problems; return its row."""
-    from ..checks.report import dumps
-    from ..workbook.reader import read_workbook
-
     try:
         with _deadline(TIMEOUT):
             read = read_workbook(task.path, strict=task.strict)
@@ -408,8 +408,6 @@ def _line(file: str, message: str, reason: str) -> str:
 
 def _jsonl(obj: dict[str, Any]) -> str:
     """One line of problems.jsonl (exact decimals)."""
-    from ..checks.report import dumps
-
     return dumps(obj, indent=None) + "\n"
 
 
@@ -430,8 +428,7 @@ def _progress(progress: Progress | None, phase: str, total: int) -> Callable[[],
 @contextmanager
 def progress_bar() -> Iterator[Progress]:
     """A progress bar on stderr (rich) when it is a terminal; otherwise one line per phase."""
-    import sys
-
+    # deferred: rich takes ~50 ms and is needed only while collecting
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as Bar
@@ -464,9 +461,6 @@ def progress_bar() -> Iterator[Progress]:
 @cache
 def _previous_keys() -> frozenset[str]:
     """The cells of last year's report that any cross-year rule of a built-in edition reads."""
-    from ..edition.load import builtin
-    from ..edition.spec import BUILTIN_EDITIONS
-
     return frozenset(
         t.key
         for edition in BUILTIN_EDITIONS
@@ -478,8 +472,6 @@ def _previous_keys() -> frozenset[str]:
 
 def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | None, str]:
     """(path, (unit, year, values for the cross-year rules) or None, why it is unusable)."""
-    from .merge import load
-
     try:
         with _deadline(TIMEOUT):
             loaded = load(path)
@@ -613,7 +605,7 @@ _STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", WARNINGS: "#FFF2AB
 
 
 def _write_xlsx(rows: list[Row], path: Path) -> None:
-    import xlsxwriter
+    import xlsxwriter  # deferred: xlsxwriter takes ~60 ms; only the summary is written with it
 
     font = {"font_name": "宋体", "font_charset": 134, "font_scheme": "none", "font_size": 10}
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})

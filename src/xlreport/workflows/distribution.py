@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..edition.kinds import credit_code_ok
-from ..edition.spec import Spec
+from ..edition.spec import DEFAULT_EDITION, Spec
 from ..errors import UnreadableInput, UsageError
+from ..workbook.template import build
 from .units import safe_file_name, unit_key
 
 NAME, YEAR, CODE = "单位名称", "年度", "统一社会信用代码"
+#: Where ``xlreport build`` writes a blank template when no file is named.
+TEMPLATES = Path("templates")
+#: The phase of the progress callback while copies are written.
+PHASE = "生成分发用模板"
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,62 @@ class Unit:
     def file_name(self) -> str:
         year = f"_{self.year}年度" if self.year is not None else ""
         return f"{safe_file_name(self.name)}{year}_政府信息公开年度报告统计表.xlsx"
+
+
+@dataclass(frozen=True)
+class Built:
+    """A template written: where, and the labels of the cells filled in and locked."""
+
+    path: Path
+    locked: tuple[str, ...] = ()
+
+
+def template_name(spec: Spec) -> str:
+    """The file name of a blank template of ``spec``."""
+    suffix = "" if spec.edition == DEFAULT_EDITION else f"_{spec.edition}"
+    return f"report_template{suffix}.xlsx"
+
+
+def build_template(
+    spec: Spec, output: Path | None = None, *, unit: str | None = None, year: int | None = None,
+    code: str | None = None,
+) -> Built:
+    """A blank template, or one for a unit (its name, year and code filled in and locked) or for a
+    year; written to ``output`` or to a file name made from what it holds."""
+    if code is not None and unit is None:
+        raise UsageError("指定 --code 时也要用 --unit 给出单位名称")
+    if unit is None and year is None:
+        return Built(build(spec, output or TEMPLATES / template_name(spec)))
+    if unit is not None:
+        one = check_unit(spec, Unit(unit, year, code))
+        default = Path(one.file_name())
+    else:
+        one = Unit("", check_year(spec, year) if year is not None else None)
+        default = Path(f"report_template_{year}.xlsx")
+    return _build_for(spec, one, output or default)
+
+
+def build_copies(
+    spec: Spec, units: Path, out_dir: Path, *, year: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Built]:
+    """One workbook per unit listed in the CSV file ``units``, in ``out_dir``; every row is
+    checked before the first file is written.  ``progress(phase, done, total)`` follows along."""
+    listed = read_units(units, spec, year=year)
+    built = []
+    for done, one in enumerate(listed):
+        if progress is not None:
+            progress(PHASE, done, len(listed))
+        built.append(_build_for(spec, one, out_dir / one.file_name()))
+    if progress is not None:
+        progress(PHASE, len(listed), len(listed))
+    return built
+
+
+def _build_for(spec: Spec, unit: Unit, path: Path) -> Built:
+    values = unit.values(spec)
+    path = build(spec, path, values=values, lock_keys=list(values))
+    return Built(path, tuple(spec.cell(k).row_path[-1] for k in values))
 
 
 def check_unit(spec: Spec, unit: Unit, where: str = "") -> Unit:

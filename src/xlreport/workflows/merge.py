@@ -26,6 +26,7 @@ from ..edition.resolve import builtin_of
 from ..edition.spec import Spec
 from ..errors import UsageError
 from ..workbook.precheck import looks_like_workbook
+from ..workbook.reader import read_workbook
 from .units import unit_key
 
 DEFAULT_UNIT = "汇总"
@@ -91,14 +92,44 @@ def load(path: Path, *, strict: bool = False) -> Loaded:
     """Read and check one report: upload JSON or a filled workbook (by its content)."""
     path = Path(path)
     if looks_like_workbook(path):
-        from ..workbook.reader import read_workbook
-
         read = read_workbook(path, strict=strict)
         return Loaded(path.name, read.source["sha256"], read.result)
     doc = report.load(path)
     spec = builtin_of(doc, f"“{path.name}”")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Loaded(path.name, digest, validate_document(doc, spec, strict=strict))
+
+
+@dataclass(frozen=True)
+class RollUp:
+    """What ``xlreport merge`` did: every report read and checked, and their sum (None when some
+    report has errors: the sum would be wrong)."""
+
+    loaded: tuple[Loaded, ...]
+    merged: Merged | None
+
+    @property
+    def refused(self) -> list[Loaded]:
+        """The reports with errors, which stop the roll-up."""
+        return [r for r in self.loaded if not r.result.valid]
+
+
+def roll_up(
+    paths: Sequence[Path], *, unit: str | None = None, year: int | None = None,
+    strict: bool = False, workbook: Path | None = None,
+) -> RollUp:
+    """Load and check every report, and sum them when all are valid; a valid sum is also
+    written as a filled template at ``workbook`` when given."""
+    loaded = tuple(load(path, strict=strict) for path in paths)
+    if any(not r.result.valid for r in loaded):
+        return RollUp(loaded, None)
+    merged = merge(loaded, unit=DEFAULT_UNIT if unit is None else unit, year=year)
+    if workbook is not None and merged.result.valid:
+        # deferred: xlsxwriter, needed only to write the roll-up; collect reads through load()
+        from ..workbook.template import build
+
+        build(merged.result.spec, workbook, values=merged.result.values)
+    return RollUp(loaded, merged)
 
 
 def merge(

@@ -45,8 +45,16 @@ def load(path: Path) -> Previous:
     else:
         doc = report.load(path)
         spec = for_document(doc, None, None)
-    unit = doc.get("unit") if isinstance(doc.get("unit"), Mapping) else {}
-    year = unit.get("year")
-    return Previous(
-        previous_values(doc, spec, None), year if isinstance(year, int) else None, path.name
-    )
+    unit = doc.get("unit") if isinstance(doc, Mapping) else None
+    year = unit.get("year") if isinstance(unit, Mapping) else None
+    return Previous(previous_values(doc, spec, None), _whole(year), path.name)
+
+
+def year_of(values: Mapping[str, Any]) -> int | None:
+    """The report year of a checked report's values (None when it is missing or unusable)."""
+    return _whole(values.get("unit.year"))
+
+
+def _whole(year: object) -> int | None:
+    return year if isinstance(year, int) and not isinstance(year, bool) else None
+
