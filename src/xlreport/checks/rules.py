@@ -90,9 +90,10 @@ def complete(spec: Spec, values: Mapping[str, Number | None]) -> dict[str, Numbe
         if out.get(key) is not None or not spec.cell(key).computed:
             return out.get(key)
         parts = [total(p) for p in spec.cell(key).parts]
-        if any(p is None for p in parts):
+        known = [p for p in parts if p is not None]
+        if len(known) < len(parts):
             return None
-        out[key] = sum(parts, start=0)
+        out[key] = sum(known, start=0)
         return out[key]
 
     for key, cell in spec.cells.items():

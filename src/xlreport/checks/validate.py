@@ -210,8 +210,8 @@ def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
     """Values of last year's report for the cross-year rules (blanks as 0, totals computed)."""
     if not isinstance(doc, Mapping):
         raise UnreadableInput("上年报告的最外层应为对象（{…}）", code="not_object")
-    unit = doc.get("unit") if isinstance(doc.get("unit"), Mapping) else {}
-    prev_year = unit.get("year")
+    unit = doc.get("unit")
+    prev_year = unit.get("year") if isinstance(unit, Mapping) else None
     if isinstance(year, int) and isinstance(prev_year, int) and prev_year != year - 1:
         raise UsageError(
             f"上年报告是 {prev_year} 年度的，而本报告是 {year} 年度，应使用 {year - 1} 年度的报告",

@@ -118,8 +118,8 @@ def resolve(
     seen = (*_seen, source.resolve())
     if base_path.resolve() in seen:
         raise SpecError(f"{locate(['extends'])}：extends 循环引用了 {base_path.name}", code="spec")
-    base_raw, base_locate = read(base_path)
-    base, base_locate = resolve(base_raw, base_locate, base_path, seen)
+    base_raw, base_locator = read(base_path)
+    base, base_locate = resolve(base_raw, base_locator, base_path, seen)
     check_shape(base, base_locate)
     origins = base_locate.origins if isinstance(base_locate, Trace) else Trace.of(base, base_locate).origins
 

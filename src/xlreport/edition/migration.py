@@ -160,7 +160,7 @@ def apply(plan: Plan, values: Mapping[str, Any], *, year: int | None = None) -> 
         target_cell = new.cells.get(target) if target else None
         if value is None or (target_cell is not None and cell.computed and target_cell.computed):
             continue
-        if target_cell is None or target_cell.computed:
+        if target is None or target_cell is None or target_cell.computed:
             dropped.append(Dropped(key, cell.where, value, f"{new.edition} 年版没有这一项"))
             continue
         out[target] = _convert(value, target_cell.kind)

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .spec import Block, Node, Spec
@@ -41,6 +41,11 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _SEGMENTS = r"[a-z0-9_]+(?:\.[a-z0-9_]+)*"
 _AXES = {"rows": "行", "columns": "列"}
 _SHOWN = 8  # missing members named in a warning; the rest are counted
+
+
+def _substitute(text: str, bound: Mapping[str, str]) -> str:
+    """``text`` with each ``{name}`` replaced by its bound value."""
+    return _PLACEHOLDER.sub(lambda m: bound[m.group(1)], text)
 
 
 class RuleError(ValueError):
@@ -221,7 +226,7 @@ class Rule:
     """A consistency rule as written in the spec."""
 
     id: str
-    severity: str
+    severity: Literal["error", "warning"]
     description: str
     message: str | None = None
     over: tuple[tuple[str, Values], ...] = ()
@@ -259,7 +264,7 @@ class Rule:
         checks: list[Check] = []
         for combo in itertools.product(*(self.values(spec).values())):
             bound = dict(zip(names, combo, strict=True))
-            expr = _PLACEHOLDER.sub(lambda m, b=bound: b[m.group(1)], text)
+            expr = _substitute(text, bound)
             labels = tuple((v, _binding_label(spec, text, v, bound)) for v in names)
             if self.check is not None:
                 lhs, op, rhs = parse(expr)
@@ -464,7 +469,7 @@ def _binding_label(spec: Spec, text: str, var: str, bound: Mapping[str, str]) ->
     for token in re.findall(_KEY, text):
         if f"{{{var}}}" in token:
             head = token.removeprefix("prev.").split(f"{{{var}}}")[0] + bound[var]
-            head = _PLACEHOLDER.sub(lambda m: bound[m.group(1)], head)
+            head = _substitute(head, bound)
             if head in spec.titles:
                 return spec.titles[head]
     return bound[var]

@@ -301,7 +301,7 @@ def _shift(items: list[_Moved], sheet: str) -> str:
         return "，名称被改动过"
     if len(deltas) != 1 or None in deltas:
         return "，可能插入或删除了行、列，或修改了名称"
-    (rows, cols), = deltas
+    ((rows, cols),) = (d for d in deltas if d is not None)
     moves = []
     if rows:
         moves.append(f"{'下' if rows > 0 else '上'}移了 {abs(rows)} 行")

@@ -36,7 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 from .. import __version__
 from ..checks.rules import complete, excel_result, excel_side, sides
 from ..edition.kinds import CREDIT_CODE_CHARS, LIMIT_DIGITS
-from ..edition.rules import FAIL, PASS, Check
+from ..edition.rules import FAIL, PASS, Check, Number
 from ..edition.spec import Cell, Spec
 from .cells import column
 from .layout import (
@@ -237,8 +237,9 @@ class _Writer:
         self.lay: Layout = layout(spec)
         self.prefill = prefill
         self.locked = locked
-        numbers = {
-            k: (v if isinstance(v, int | Decimal | float) else None) for k, v in prefill.items()
+        numbers: dict[str, Number | None] = {
+            k: Decimal(repr(v)) if isinstance(v, float) else v if isinstance(v, Number) else None
+            for k, v in prefill.items()
         }
         for cell in spec.inputs():
             if cell.numeric:

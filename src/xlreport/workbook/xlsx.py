@@ -255,7 +255,7 @@ def _parser(handler: _Handler) -> Any:
     def entity(name: str, *args: Any) -> None:
         raise EntitiesForbidden(name, None, None, None, None, None)
 
-    def external(context: Any, base: Any, sysid: Any, pubid: Any) -> None:
+    def external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
         raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
     parser = ParserCreate()

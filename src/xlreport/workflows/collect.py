@@ -361,7 +361,7 @@ def _run(
 
 def _pass(
     work: Callable[[Any], Any],
-    todo: deque[list[Any]],
+    todo: deque[Sequence[Any]],
     jobs: int,
     initargs: tuple[Any, ...],
     results: list[Any],
@@ -371,7 +371,7 @@ def _pass(
     tasks that were in flight)."""
     limit = jobs * 4
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
-        running: dict[Future[list[Any]], list[Any]] = {}
+        running: dict[Future[list[Any]], Sequence[Any]] = {}
         while todo or running:
             while todo and len(running) < limit:
                 batch = todo.popleft()
@@ -388,7 +388,7 @@ def _pass(
     return []
 
 
-def _each(work: Callable[[Any], Any], batch: list[Any]) -> list[Any]:
+def _each(work: Callable[[Any], Any], batch: Sequence[Any]) -> list[Any]:
     """A batch of tasks in a worker."""
     return [work(task) for task in batch]
 
