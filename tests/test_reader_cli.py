@@ -136,6 +136,42 @@ def test_unreadable_previous_report(blank: Path, folder: Path) -> None:
     assert "上年.xlsx" in run.stderr and "Traceback" not in run.stderr
 
 
+def _wrong_previous(kind: str, blank: Path, folder: Path) -> Path:
+    """Last year's report that cannot serve a 2022 report, in one of several ways."""
+    if kind == "wrong_year_json":
+        return EXAMPLES / "suqian_city_2023.json"
+    if kind == "wrong_year_xlsx":
+        return _filled(blank, folder / "宿迁2023.xlsx", "suqian_city_2023")
+    if kind == "older_edition_wrong_year":
+        return EXAMPLES / "sangdong_2020.json"
+    if kind == "not_a_workbook":
+        (folder / "上年坏.xlsx").write_bytes(b"PK not a zip")
+        return folder / "上年坏.xlsx"
+    if kind == "not_json":
+        (folder / "上年坏.json").write_text("{不是 JSON", encoding="utf-8")
+        return folder / "上年坏.json"
+    assert kind == "missing"
+    return folder / "没有这个文件.json"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["wrong_year_json", "wrong_year_xlsx", "older_edition_wrong_year", "not_a_workbook",
+     "not_json", "missing"],
+)
+def test_read_and_validate_refuse_a_wrong_previous_report_alike(
+    kind: str, blank: Path, folder: Path
+) -> None:
+    book = _filled(blank, folder / "平潭2022.xlsx", "pingtan_2022")
+    last = _wrong_previous(kind, blank, folder)
+    read = run_cli("read", book, "--previous", last)
+    validate = run_cli("validate", EXAMPLES / "pingtan_2022.json", "--previous", last)
+    assert read.returncode == validate.returncode == 2, read.stderr + validate.stderr
+    assert read.stdout == validate.stdout == ""
+    assert read.stderr == validate.stderr
+    assert last.name in read.stderr and "Traceback" not in read.stderr
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_an_unexpected_exception_is_one_line(
     debug: bool, blank: Path, folder: Path, monkeypatch: pytest.MonkeyPatch,
