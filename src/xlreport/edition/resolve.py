@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..errors import UnreadableInput, UsageError
 from .load import builtin, load
@@ -23,7 +22,7 @@ def requested(edition: str | None, spec_file: Path | None) -> Spec:
     return builtin(edition or DEFAULT_EDITION)
 
 
-def edition_of(doc: Any, asked: str | None) -> str:
+def edition_of(doc: object, asked: str | None) -> str:
     """The edition a document says it is in, reconciled with ``--edition``."""
     stated = doc.get("edition") if isinstance(doc, Mapping) else None
     if stated is not None and not isinstance(stated, str):
@@ -35,7 +34,7 @@ def edition_of(doc: Any, asked: str | None) -> str:
     return asked or stated or ""
 
 
-def builtin_of(doc: Any, what: str) -> Spec:
+def builtin_of(doc: object, what: str) -> Spec:
     """The built-in edition a JSON report declares; ``what`` names the report in the message."""
     edition = edition_of(doc, None)
     if edition not in BUILTIN_EDITIONS:
@@ -47,7 +46,7 @@ def builtin_of(doc: Any, what: str) -> Spec:
     return builtin(edition)
 
 
-def for_document(doc: Any, edition: str | None, spec_file: Path | None) -> Spec:
+def for_document(doc: object, edition: str | None, spec_file: Path | None) -> Spec:
     """The spec that reads the JSON report ``doc``, given ``--edition`` and ``--spec``."""
     if not isinstance(doc, dict):
         raise UnreadableInput("上报 JSON 的最外层应为对象（{…}）", code="not_object")

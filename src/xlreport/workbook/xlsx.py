@@ -27,8 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
-from pyexpat import ExpatError, ParserCreate
-from typing import Any
+from pyexpat import ExpatError, ParserCreate, XMLParserType
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
@@ -245,14 +244,14 @@ class _Handler:
             self.parts.append(text)
 
 
-def _parser(handler: _Handler) -> Any:
+def _parser(handler: _Handler) -> XMLParserType:
     """An expat parser feeding ``handler`` that refuses what ``defusedxml`` refuses: a DTD
     (hence any entity declaration) and external references."""
 
-    def doctype(name: str, sysid: Any, pubid: Any, internal: Any) -> None:
+    def doctype(name: str, sysid: str | None, pubid: str | None, internal: int) -> None:
         raise DTDForbidden(name, sysid, pubid)
 
-    def entity(name: str, *args: Any) -> None:
+    def entity(name: str, *args: object) -> None:
         raise EntitiesForbidden(name, None, None, None, None, None)
 
     def external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
@@ -270,7 +269,7 @@ def _parser(handler: _Handler) -> Any:
     return parser
 
 
-def _feed(book: str, part: str, parser: Any, chunk: bytes, final: bool) -> bool:
+def _feed(book: str, part: str, parser: XMLParserType, chunk: bytes, final: bool) -> bool:
     """Parse one chunk; False once the handler stopped the parse."""
     try:
         parser.Parse(chunk, final)

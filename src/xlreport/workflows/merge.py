@@ -13,7 +13,7 @@ caller, and the units it contains are listed in its ``source.units``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from pathlib import Path
@@ -184,8 +184,10 @@ def _plain(number: Decimal) -> Decimal:
     return Decimal(format(normal, "f")) if normal else Decimal(0)
 
 
-def _same(reports: Sequence[Loaded], attr: Any, what: str, unit: str) -> None:
-    groups: dict[Any, list[str]] = {}
+def _same(
+    reports: Sequence[Loaded], attr: Callable[[Loaded], object], what: str, unit: str
+) -> None:
+    groups: dict[object, list[str]] = {}
     for r in reports:
         groups.setdefault(attr(r), []).append(r.file)
     if len(groups) > 1:

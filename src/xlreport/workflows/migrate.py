@@ -96,7 +96,7 @@ def _version(side: Mapping[str, str]) -> str:
     return f"{side['edition']} 年版" + (f"，模板版本 {version}" if version else "")
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
