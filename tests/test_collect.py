@@ -276,12 +276,11 @@ def _misbehaving(path: Path, **kwargs: Any) -> Any:
 def test_a_crashing_or_hanging_file_becomes_its_own_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xlreport.workbook import reader
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     for name in ("a", "crash", "b", "hang", "c", "d"):
         (folder / f"{name}.xlsx").write_bytes(b"PK")
-    monkeypatch.setattr(reader, "read_workbook", _misbehaving)
+    monkeypatch.setattr(collect, "read_workbook", _misbehaving)
     monkeypatch.setattr(collect, "TIMEOUT", 1)
     done = collect.collect([folder], out, jobs=2)
     rows = {r.file: r for r in done.rows}

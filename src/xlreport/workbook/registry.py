@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     for edition in (sys.argv[1:] if argv is None else argv) or list(BUILTIN_EDITIONS):
         spec = builtin(edition)
         path = register(spec, resolved(builtin_path(edition)))
-        print(f"{spec.edition} 年版模板版本 {spec.template_version}：{path}")
+        print(f"{spec.edition} 年版模板版本 {spec.template_version}：{path}", file=sys.stderr)
     return 0
 
 
