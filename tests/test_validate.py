@@ -115,7 +115,7 @@ def test_in_force_drift_is_a_warning(tmp_path: Path) -> None:
 
 def test_previous_report_of_the_older_edition_still_checks_carry_over() -> None:
     prev_doc = example("sangdong_2020")
-    prev = previous_values(prev_doc, spec_mod.builtin("2019"), 2021)
+    prev = previous_values(prev_doc, spec_mod.builtin("2019"))
     doc = modified(example("pingtan_2021"), "requests.carried_over.other", 1)
     doc = modified(doc, "requests.carried_over.total", 1)
     result = validate_document(doc, spec_mod.builtin("2021"), prev=prev)

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from ..edition.spec import Cell, Spec
-from ..errors import UnreadableInput, UsageError
+from ..errors import UnreadableInput
 from . import report, rules
 from .problems import Problem
 from .schema import generate
@@ -206,17 +206,11 @@ def validate_document(
     return result
 
 
-def previous_values(doc: Any, spec: Spec, year: Any) -> dict[str, Any]:
-    """Values of last year's report for the cross-year rules (blanks as 0, totals computed)."""
+def previous_values(doc: Any, spec: Spec) -> dict[str, Any]:
+    """Values of last year's report for the cross-year rules (blanks as 0, totals computed); its
+    year is checked by :mod:`xlreport.workflows.previous`."""
     if not isinstance(doc, Mapping):
         raise UnreadableInput("上年报告的最外层应为对象（{…}）", code="not_object")
-    unit = doc.get("unit")
-    prev_year = unit.get("year") if isinstance(unit, Mapping) else None
-    if isinstance(year, int) and isinstance(prev_year, int) and prev_year != year - 1:
-        raise UsageError(
-            f"上年报告是 {prev_year} 年度的，而本报告是 {year} 年度，应使用 {year - 1} 年度的报告",
-            code="previous_year",
-        )
     numeric: dict[str, Any] = {}
     for key, value in report.flatten(doc, spec).items():
         cell = spec.cell(key)

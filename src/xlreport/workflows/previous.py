@@ -47,7 +47,7 @@ def load(path: Path) -> Previous:
         spec = for_document(doc, None, None)
     unit = doc.get("unit") if isinstance(doc, Mapping) else None
     year = unit.get("year") if isinstance(unit, Mapping) else None
-    return Previous(previous_values(doc, spec, None), _whole(year), path.name)
+    return Previous(previous_values(doc, spec), _whole(year), path.name)
 
 
 def year_of(values: Mapping[str, Any]) -> int | None:
