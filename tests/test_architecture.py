@@ -21,15 +21,17 @@ PACKAGE = "xlreport"
 
 #: Each layer and the layers it may import (itself always allowed).  ``xlreport`` is the package's
 #: ``__init__`` (its version); ``published`` is the published-report medium beside ``workbook``.
+BASE = {"errors", "codes", "root"}
 LAYERS: dict[str, set[str]] = {
-    "errors": set(),
+    "codes": set(),
+    "errors": {"codes"},
     "root": set(),
-    "edition": {"errors", "root"},
-    "checks": {"edition", "errors", "root"},
-    "workbook": {"checks", "edition", "errors", "root"},
-    "published": {"checks", "edition", "errors", "root"},
-    "workflows": {"workbook", "published", "checks", "edition", "errors", "root"},
-    "cli": {"workflows", "workbook", "published", "checks", "edition", "errors", "root"},
+    "edition": BASE,
+    "checks": {"edition", *BASE},
+    "workbook": {"checks", "edition", *BASE},
+    "published": {"checks", "edition", *BASE},
+    "workflows": {"workbook", "published", "checks", "edition", *BASE},
+    "cli": {"workflows", "workbook", "published", "checks", "edition", *BASE},
 }
 
 
