@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import tempfile
 import unicodedata
 import warnings
 import zipfile
@@ -38,6 +36,7 @@ from ..checks.rules import complete, excel_result, excel_side, sides
 from ..edition.kinds import CREDIT_CODE_CHARS, LIMIT_DIGITS
 from ..edition.rules import FAIL, PASS, Check, Number
 from ..edition.spec import Cell, Spec
+from ..outputs import write_atomic
 from .cells import column
 from .layout import (
     CHECK_COLUMNS,
@@ -129,32 +128,6 @@ def build(
     formula); ``lock_keys`` locks those cells, as distribution copies do with the unit fields.
     """
     return write_atomic(Path(path), workbook_bytes(spec, values=values, lock_keys=lock_keys))
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file, so no half-written workbook is left.
-
-    The file gets the permissions of any other new file (the process umask decides), not the
-    owner-only mode of a temporary file: colleagues on a shared folder can open the copies.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".xlreport-", suffix=".xlsx", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it; it is put back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def workbook_bytes(

@@ -16,8 +16,9 @@ from typing import Any
 
 from ..edition.migration import Dropped, Migrated, apply, plan
 from ..edition.spec import Spec
+from ..outputs import Outputs, write_atomic
 from ..workbook.reader import ReadResult, read_workbook
-from ..workbook.template import workbook_bytes, write_atomic
+from ..workbook.template import workbook_bytes
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,16 @@ class Outcome:
 
 
 def migrate_workbook(
-    old: Path, new_spec: Spec, out: Path, *, old_spec: Spec | None = None, year: int | None = None
+    old: Path,
+    new_spec: Spec,
+    out: Path,
+    *,
+    old_spec: Spec | None = None,
+    year: int | None = None,
+    outputs: Outputs | None = None,
 ) -> Outcome:
-    """Move the values of the filled workbook ``old`` into a fresh template of ``new_spec``."""
+    """Move the values of the filled workbook ``old`` into a fresh template of ``new_spec``
+    written to ``out``, at once or as one of ``outputs`` (committed by the caller)."""
     read = read_workbook(old, spec=old_spec)
     values, unreadable = _old_values(read)
     moved = apply(plan(read.spec, new_spec), values, year=year)
@@ -68,7 +76,10 @@ def migrate_workbook(
               "template_version": new_spec.template_version}
     outcome = Outcome(source, target, moved)
     data = workbook_bytes(new_spec, values=moved.values, notes=_sheet_rows(outcome))
-    write_atomic(Path(out), data)
+    if outputs is not None:
+        outputs.write(Path(out), data)
+    else:
+        write_atomic(Path(out), data, inputs=[old])
     return outcome
 
 
