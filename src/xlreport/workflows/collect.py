@@ -2,24 +2,27 @@
 
 :func:`collect` is the whole run::
 
-    find files (sorted) → [read last year's reports, index by unit and year]
-        → read every .xlsx in worker processes (each a pure read_workbook, bounded in time)
-        → flag two files of one unit and year → write per-report JSON, problems.jsonl,
-          summary.csv and summary.xlsx, worst first
+    find files (sorted) → lock the results folder → [read last year's reports, index by unit
+    and year] → read every .xlsx in worker processes (each a pure read_workbook, bounded in
+    time) → flag two files of one unit and year → stage per-report JSON, problems.jsonl,
+    summary.csv and summary.xlsx, worst first → replace the previous results in one commit
 
-A worker hands back a small :class:`Row` and writes its report and problems to a staging folder;
-nothing big crosses a process boundary, and the main process keeps one summary row per file (to
-sort them).  A file that cannot be read, times out or takes its worker down becomes that file's
-无法读取 row.
+A worker hands back a small :class:`Row` and writes its report and problems to the run's own
+staging folder; nothing big crosses a process boundary, and the main process keeps one summary
+row per file (to sort them).  A file that cannot be read, times out or takes its worker down
+becomes that file's 无法读取 row.  Until the commit (:class:`xlreport.outputs.Outputs`) nothing
+of an earlier run's results is touched.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 import signal
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -35,6 +38,7 @@ from ..checks.validate import check
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS
 from ..errors import UnreadableInput, UsageError
+from ..outputs import TEMP_PREFIX, Outputs, folder, hold, recover, unwritable
 from ..workbook.layout import layout
 from ..workbook.reader import read_workbook
 from .merge import load
@@ -49,7 +53,12 @@ TIMEOUT = 60
 BATCH = 8
 #: Output files of a run (besides one JSON per valid report).
 PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX = "problems.jsonl", "summary.csv", "summary.xlsx"
-STAGING = ".xlreport-collect"
+#: Each run stages its outputs in a folder of its own inside the results folder (name prefix).
+STAGING = f"{TEMP_PREFIX}collect"
+#: The record of a run's commit step in its staging folder (see :func:`xlreport.outputs.recover`).
+JOURNAL = "commit.json"
+#: Text a spreadsheet would take for a formula when it starts a CSV cell (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Summary columns: (header, Row attribute, width in the workbook).
 COLUMNS = (
     ("文件", "file", 36),
@@ -144,22 +153,56 @@ def collect(
     strict: bool = False,
     progress: Progress | None = None,
 ) -> Collected:
-    """Read every file under ``inputs`` into ``out_dir``; see the module docstring."""
+    """Read every file under ``inputs`` into ``out_dir``; see the module docstring.
+
+    The results of an earlier run in ``out_dir`` are replaced only as a whole, once the new ones
+    are complete; a run that is interrupted leaves them as they were.  One run at a time may use
+    ``out_dir``: another one is refused at once."""
     out_dir = Path(out_dir)
     jobs = max(1, jobs or os.cpu_count() or 1)
+    _refuse_overlap(inputs, out_dir, previous_dir)
     skip = [out_dir, *([previous_dir] if previous_dir else [])]
     files = find(inputs, skip=skip)
     if not files:
         raise UsageError("没有找到要读取的文件（请指定报表所在的文件夹或 .xlsx 文件）", code="no_files")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_previous_outputs(out_dir)
-    staging = out_dir / STAGING
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        return _collect(files, out_dir, staging, previous_dir, jobs, strict, progress)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    folder(out_dir)
+    for name in (PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX):
+        Outputs().check(out_dir / name)
+    with hold(out_dir):
+        _recover(out_dir)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}-", dir=out_dir))
+        except OSError as exc:
+            raise unwritable(out_dir, exc) from None
+        try:
+            return _collect(files, out_dir, staging, previous_dir, jobs, strict, progress)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse_overlap(inputs: Sequence[Path], out_dir: Path, previous_dir: Path | None) -> None:
+    """The results folder may not be a folder that is read, nor hold a file that is read (its
+    files are replaced); inside a folder that is read it is simply not read."""
+    out = _real(out_dir)
+    for given in map(Path, inputs):
+        if given.is_dir() and _real(given) == out:
+            raise UsageError(f"结果文件夹“{out_dir}”就是要读取的文件夹；请另选一个结果文件夹"
+                             f"（例如“{given / '收集结果'}”）", code="output_is_input")
+        if given.is_file() and _real(given).parent == out:
+            raise UsageError(f"要读取的“{given}”在结果文件夹“{out_dir}”里，结果文件夹中的文件会被"
+                             "替换；请把报表放在别的文件夹，或另选一个结果文件夹",
+                             code="output_is_input")
+    if previous_dir is not None and _real(previous_dir) == out:
+        raise UsageError(f"上年报告所在的文件夹“{previous_dir}”不能同时是结果文件夹，请另选一个"
+                         "结果文件夹", code="output_is_input")
+
+
+def _recover(out_dir: Path) -> None:
+    """Undo what a run killed in its commit step left half done, and delete its staging."""
+    for left in sorted(out_dir.glob(f"{STAGING}*")):
+        if left.is_dir() and not left.is_symlink():
+            recover(left / JOURNAL)
+            shutil.rmtree(left, ignore_errors=True)
 
 
 def _collect(
@@ -224,7 +267,7 @@ def _walk(root: Path, skipped: set[Path]) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(
-            d for d in dirnames if d != STAGING and _real(here / d) not in skipped
+            d for d in dirnames if not d.startswith(STAGING) and _real(here / d) not in skipped
         )
         for name in sorted(filenames):
             yield here / name
@@ -332,7 +375,10 @@ def _refused(task: Task, message: str, reason: str) -> Row:
 
 
 def _stage(task: Task, suffix: str, text: str) -> None:
-    (task.staging / f"{task.index}{suffix}").write_text(text, encoding="utf-8")
+    try:
+        (task.staging / f"{task.index}{suffix}").write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise unwritable(task.staging.parent, exc) from None
 
 
 def _run(
@@ -556,59 +602,86 @@ def _name_outputs(rows: list[Row]) -> None:
         row.output = name
 
 
-def _remove_previous_outputs(out_dir: Path) -> None:
-    """Delete the reports an earlier run wrote here (listed in its summary.csv), so that a
-    report which is no longer valid does not stay behind; nothing else is touched."""
+def _previous_outputs(out_dir: Path) -> list[str]:
+    """The reports an earlier run wrote here (listed in its summary.csv): replaced or deleted
+    with the rest, so that a report which is no longer valid does not stay behind."""
     old = out_dir / SUMMARY_CSV
     if not old.is_file():
-        return
+        return []
     try:
         with old.open(encoding="utf-8-sig", newline="") as fh:
-            names = [r.get(_OUTPUT_COLUMN) or "" for r in csv.DictReader(fh)]
+            names = [_uncell(r.get(_OUTPUT_COLUMN) or "") for r in csv.DictReader(fh)]
     except (OSError, UnicodeDecodeError, csv.Error):
-        return
-    for name in names:
-        if name.endswith(".json") and name == Path(name).name and name != PROBLEMS:
-            (out_dir / name).unlink(missing_ok=True)
+        return []
+    return [n for n in names if n.endswith(".json") and n == Path(n).name and n != PROBLEMS]
 
 
 def _write_outputs(rows: list[Row], out_dir: Path, staging: Path) -> None:
-    with (out_dir / PROBLEMS).open("w", encoding="utf-8") as problems:
+    """Stage problems.jsonl and both summaries, then replace the previous set in one commit."""
+    staged = staging / PROBLEMS
+    try:
+        with staged.open("w", encoding="utf-8") as problems:
+            for row in rows:
+                part = staging / f"{row.index}.jsonl"
+                if part.exists():
+                    problems.write(part.read_text(encoding="utf-8"))
+                elif row.status == UNREADABLE:
+                    problems.write(_line(row.file, row.first_error, "not_xlsx"))
+                if row.duplicate_message:
+                    problems.write(_jsonl({"file": row.file, "severity": "error",
+                                           "code": "duplicate", "message": row.duplicate_message}))
+    except OSError as exc:
+        raise unwritable(out_dir / PROBLEMS, exc) from None
+    new = {row.output.casefold() for row in rows if row.output}
+    with Outputs(journal=staging / JOURNAL) as out:
         for row in rows:
-            staged = staging / f"{row.index}.jsonl"
-            if staged.exists():
-                problems.write(staged.read_text(encoding="utf-8"))
-            elif row.status == UNREADABLE:
-                problems.write(_line(row.file, row.first_error, "not_xlsx"))
-            if row.duplicate_message:
-                problems.write(_jsonl({"file": row.file, "severity": "error", "code": "duplicate",
-                                       "message": row.duplicate_message}))
             if row.output:
-                os.replace(staging / f"{row.index}.json", out_dir / row.output)
-    _write_csv(rows, out_dir / SUMMARY_CSV)
-    _write_xlsx(rows, out_dir / SUMMARY_XLSX)
+                out.place(out_dir / row.output, staging / f"{row.index}.json")
+        for name in _previous_outputs(out_dir):
+            if name.casefold() not in new and (out_dir / name).is_file():
+                out.remove(out_dir / name)
+        out.place(out_dir / PROBLEMS, staged)
+        out.write(out_dir / SUMMARY_CSV, _csv(rows))
+        out.write(out_dir / SUMMARY_XLSX, _xlsx(rows))
+        out.commit()
 
 
 def _cells(row: Row) -> list[Any]:
     return [getattr(row, attr) for _, attr, _ in COLUMNS]
 
 
-def _write_csv(rows: list[Row], path: Path) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow([head for head, _, _ in COLUMNS])
-        for row in rows:
-            out.writerow(["" if v is None else v for v in _cells(row)])
+def _cell(value: Any) -> str:
+    """A CSV cell: text a spreadsheet would take for a formula gets a leading ``'``."""
+    if value is None:
+        return ""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else str(value)
+
+
+def _uncell(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
+def _csv(rows: list[Row]) -> str:
+    """summary.csv (UTF-8 with a BOM, so that Excel shows the Chinese)."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer)
+    out.writerow([head for head, _, _ in COLUMNS])
+    for row in rows:
+        out.writerow([_cell(v) for v in _cells(row)])
+    return "\ufeff" + buffer.getvalue()
 
 
 _STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", WARNINGS: "#FFF2AB", VALID: "#C6EFCE"}
 
 
-def _write_xlsx(rows: list[Row], path: Path) -> None:
+def _xlsx(rows: list[Row]) -> bytes:
+    """summary.xlsx: the same rows, status coloured, header frozen and filtered; printed
+    landscape, one page wide, the header on every page."""
     import xlsxwriter  # deferred: xlsxwriter takes ~60 ms; only the summary is written with it
 
     font = {"font_name": "宋体", "font_charset": 134, "font_scheme": "none", "font_size": 10}
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True})
     try:
         plain = book.add_format({**font, "valign": "top"})
         head = book.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1})
@@ -630,6 +703,11 @@ def _write_xlsx(rows: list[Row], path: Path) -> None:
                     sheet.write_string(r, col, str(value))
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, len(rows), len(COLUMNS) - 1)
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(0)
     finally:
         book.close()
+    return buffer.getvalue()
 
