@@ -7,6 +7,7 @@ so money such as 4166.241619 survives every round trip.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from json.encoder import encode_basestring as _string
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..edition.spec import Spec
-from ..errors import UnreadableInput
+from ..errors import UnreadableInput, os_reason
 
 Value = int | Decimal | str | None
 
@@ -23,9 +24,19 @@ META_KEYS = ("edition", "source")
 
 
 def loads(text: str, *, name: str = "JSON") -> Any:
-    """Parse JSON with exact decimals; a syntax error becomes a one-line Chinese message."""
+    """Parse JSON with exact decimals; a syntax error becomes a one-line Chinese message, and so
+    does JSON that does not say one thing (see :func:`_refuse_ambiguous`)."""
+    repeated: list[tuple[dict[str, Any], str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            seen: set[str] = set()
+            repeated.append((obj, next(k for k, _ in items if k in seen or seen.add(k))))
+        return obj
+
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=_integer)
+        doc = json.loads(text, parse_float=Decimal, parse_int=_integer, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise UnreadableInput(
             f"{name} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有语法错误（{exc.msg}）",
@@ -33,6 +44,61 @@ def loads(text: str, *, name: str = "JSON") -> Any:
         ) from None
     except RecursionError:
         raise UnreadableInput(f"{name} 嵌套层数过多，不是上报格式的 JSON", code="json") from None
+    _refuse_ambiguous(doc, repeated, name)
+    return doc
+
+
+#: The longest text one cell holds (Excel's limit), so the longest a report may carry.
+MAX_TEXT = 32_767
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_ambiguous(doc: Any, repeated: list[tuple[dict[str, Any], str]], name: str) -> None:
+    """Refuse a key written twice in one object (which value counts?), and text no workbook can
+    hold: a NUL character, half of a surrogate pair (``\\ud800``), more than :data:`MAX_TEXT`
+    characters.  The message names the place, as dotted keys."""
+    twice = {id(obj): key for obj, key in repeated}
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            _check_text(node, where, name)
+        elif isinstance(node, dict):
+            if id(node) in twice:
+                inside = f"“{_shown(where)}”中" if where else "最外层"
+                raise UnreadableInput(
+                    f"{name} {inside}的键“{_shown(twice[id(node)])}”写了不止一次，不知道哪一个算数；"
+                    "请只保留一个", code="duplicate_key")
+            for key, value in node.items():
+                here = f"{where}.{key}" if where else key
+                _check_text(key, here, name)
+                stack.append((value, here))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+    if repeated:  # a repeated key inside a value that a later copy of its own key replaced
+        raise UnreadableInput(f"{name} 中的键“{_shown(repeated[0][1])}”写了不止一次，不知道哪一个算数；"
+                              "请只保留一个", code="duplicate_key")
+
+
+def _check_text(text: str, where: str, name: str) -> None:
+    place = f"“{_shown(where)}”" if where else "文字"
+    if len(text) > MAX_TEXT:
+        raise UnreadableInput(
+            f"{name} 中{place}有 {len(text)} 个字符，超过了一个单元格最多能容纳的 {MAX_TEXT} 个；"
+            "请缩短", code="text_too_long")
+    bad = _UNWRITABLE.search(text)
+    if bad is None:
+        return
+    what = ("空字符（\\u0000）" if bad.group() == "\x00"
+            else f"不完整的 Unicode 字符（\\u{ord(bad.group()):04x}，代理项缺了另一半）")
+    raise UnreadableInput(f"{name} 中{place}含有{what}，无法写进工作簿；请删去它",
+                          code="bad_character")
+
+
+def _shown(where: str, limit: int = 80) -> str:
+    """A place in a message: characters that cannot be printed escaped, a long one shortened."""
+    text = _UNWRITABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", where)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _integer(text: str) -> int | Decimal:
@@ -53,7 +119,7 @@ def load(path: Path, *, max_bytes: int = 20 * 1024 * 1024) -> Any:
     except IsADirectoryError:
         raise UnreadableInput(f"{path} 是文件夹，不是 JSON 文件", code="not_found") from None
     except OSError as exc:
-        raise UnreadableInput(f"无法读取 {path}：{exc.strerror}", code="not_found") from None
+        raise UnreadableInput(f"无法读取 {path}：{os_reason(exc)}", code="not_found") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import SpecError, os_reason
 from .kinds import KINDS
 
 
@@ -21,16 +21,36 @@ def builtin_path(edition: str) -> Path:
     return Path(str(resources.files("xlreport.edition") / "builtin" / f"{edition}.yaml"))
 
 
+#: Bounds of a spec file (the built-in ones: 11 KB, 11 levels, no aliases, 700 nodes).
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_ALIASES = 50
+#: Nodes of the file with every alias expanded (a "billion laughs" file has 10⁹).
+MAX_NODES = 50_000
+
+
 def read(path: Path) -> tuple[Any, Locator]:
-    """The parsed YAML of a spec file and a locator of its lines (not yet checked)."""
+    """The parsed YAML of a spec file and a locator of its lines (not yet checked).
+
+    A file beyond the bounds above is refused before it is built into objects."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError(f"规格文件 {path} 太大（{size} 字节，最多 {MAX_BYTES} 字节），"
+                            "不像是一个规格文件", code="spec_too_large")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"找不到规格文件 {path}", code="spec_missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"规格文件 {path} 无法读取（应为 UTF-8 编码的 YAML）：{exc}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    except IsADirectoryError:
+        raise SpecError(f"{path} 是文件夹，不是规格文件", code="spec_missing") from None
+    except OSError as exc:
+        raise SpecError(f"规格文件 {path} 无法读取：{os_reason(exc)}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"规格文件 {path} 不是 UTF-8 编码的文本，请用 UTF-8 保存") from None
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
     try:
+        _refuse_bombs(yaml.parse(text, Loader=loader_class), path)
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
@@ -40,6 +60,42 @@ def read(path: Path) -> tuple[Any, Locator]:
     finally:
         loader.dispose()
     return data, Locator(path, root)
+
+
+def _refuse_bombs(events: Iterable[Any], path: Path) -> None:
+    """Walk the YAML events (no objects built) and refuse a file nested too deep, with too many
+    aliases, an alias inside its own anchor, or more than :data:`MAX_NODES` nodes expanded."""
+    open_: list[tuple[str | None, int]] = []  # open collections: (anchor, nodes before it)
+    sizes: dict[str, int] = {}  # anchor → its expanded nodes
+    nodes = aliases = 0
+    for event in events:
+        line = f"第 {event.start_mark.line + 1} 行" if event.start_mark else ""
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if any(anchor == event.anchor for anchor, _ in open_):
+                raise SpecError(f"规格文件 {path} {line}：别名 *{event.anchor} 引用了它自己所在的"
+                                "内容（循环引用）", code="spec_yaml")
+            if aliases > MAX_ALIASES:
+                raise SpecError(f"规格文件 {path} {line}：别名（*名称）超过 {MAX_ALIASES} 个，"
+                                "请直接写出内容", code="spec_too_large")
+            nodes += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            open_.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_) > MAX_DEPTH:
+                raise SpecError(f"规格文件 {path} {line}：嵌套超过 {MAX_DEPTH} 层，不像是一个"
+                                "规格文件", code="spec_too_large")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, before = open_.pop()
+            if anchor:
+                sizes[anchor] = nodes - before
+        if nodes > MAX_NODES:
+            raise SpecError(f"规格文件 {path} {line}：展开别名后超过 {MAX_NODES} 项，"
+                            "不像是一个规格文件", code="spec_too_large")
 
 
 def dump(data: Any) -> str:
