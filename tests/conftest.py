@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -35,10 +36,13 @@ def examples() -> dict[str, dict[str, Any]]:
     return {name: example(name) for name in EXAMPLE_NAMES}
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real ``xlreport`` command line in a subprocess."""
+def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120,
+            unprivileged: bool = False) -> subprocess.CompletedProcess:
+    """Run the real ``xlreport`` command line in a subprocess (``unprivileged``: see
+    :func:`without_privileges`)."""
     return subprocess.run(
-        [sys.executable, "-m", "xlreport", *map(str, args)],
+        [*(without_privileges() if unprivileged else []), sys.executable, "-m", "xlreport",
+         *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -46,6 +50,18 @@ def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) ->
         check=False,
         env=ENV,
     )
+
+
+def without_privileges() -> list[str]:
+    """A command prefix under which file permissions apply: nothing for an ordinary user; for
+    root (who ignores them) util-linux ``setpriv`` dropping every capability, so that a
+    read-only folder refuses writes as it would for a colleague.  Skips the test if neither."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file permissions cannot be made to apply")
+    return [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
 
 
 def write_json(path: Path, doc: Any) -> Path:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UnreadableInput
+from ..errors import UnreadableInput, os_reason
 
 MB = 1024 * 1024
 
@@ -117,7 +117,7 @@ def _read(path: Path, limits: Limits) -> bytes:
         ) from None
     except OSError as exc:
         raise UnreadableInput(
-            f"无法读取文件“{name}”（{exc.strerror}），请检查文件是否存在且可以打开",
+            f"无法读取文件“{name}”（{os_reason(exc)}），请检查文件是否存在且可以打开",
             code="not_found",
         ) from exc
     if size <= limits.max_file_bytes:  # the file may have changed since fstat

@@ -28,7 +28,7 @@ from ..checks.validate import Result, check, value_problem
 from ..checks.values import clip, parse
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
-from ..errors import UnreadableInput
+from ..errors import UnreadableInput, os_reason
 from . import registry, xlsx
 from .cells import a1, parse_a1
 from .layout import META_SHEET, NOTES_SHEET, TEMPLATE_ID, Layout, layout
@@ -212,7 +212,7 @@ def _load(path: Path, limits: Limits) -> bytes:
         with path.open("rb") as fh:
             data = fh.read(limits.max_file_bytes + 1)
     except OSError as exc:
-        raise UnreadableInput(f"无法读取文件“{path.name}”（{exc.strerror}）", code="not_found") from exc
+        raise UnreadableInput(f"无法读取文件“{path.name}”（{os_reason(exc)}）", code="not_found") from exc
     if len(data) > limits.max_file_bytes:
         raise UnreadableInput(f"文件“{path.name}”在读取过程中变大了，请重新提交", code="too_large")
     return data

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..edition.kinds import credit_code_ok
 from ..edition.spec import DEFAULT_EDITION, Spec
-from ..errors import UnreadableInput, UsageError
+from ..errors import UnreadableInput, UsageError, os_reason
 from ..workbook.template import build
 from .units import safe_file_name, unit_key
 
@@ -159,7 +159,7 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
     except FileNotFoundError:
         raise UnreadableInput(f"找不到文件 {path}", code="not_found") from None
     except OSError as exc:
-        raise UnreadableInput(f"无法读取 {path}：{exc.strerror}", code="not_found") from None
+        raise UnreadableInput(f"无法读取 {path}：{os_reason(exc)}", code="not_found") from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
