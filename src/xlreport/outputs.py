@@ -183,6 +183,10 @@ class Outputs:
         entries = self._entries
         with _held_off():
             for e in entries:
+                if e.target.is_dir() and not e.target.is_symlink():
+                    self.discard()
+                    raise UnwritableOutput(f"无法写入“{e.target}”：这是一个文件夹；原有的文件都没有改动",
+                                           code="unwritable")
                 if e.direct is None and (e.target.exists() or e.target.is_symlink()):
                     e.aside = e.target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}.old")
             self._log(entries, "commit")
