@@ -346,4 +346,4 @@ def test_summary_xlsx_prints_landscape_one_page_wide(used: tuple[Path, Path, dic
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.page_setup.fitToWidth in (None, 1)  # 1 is the default, left out
     assert sheet.page_setup.fitToHeight == 0
-    assert sheet.print_title_rows == "1:1"
+    assert sheet.print_title_rows == "$1:$1"
