@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import FORMAT, run_cli
+from conftest import ENV, FORMAT, run_cli
 from xlreport import edition as spec_mod
+from xlreport.edition.source import read as read_source
 from xlreport.errors import SpecError
 
 #: The field lists' type column → (spec type, optional).
@@ -189,3 +193,61 @@ def test_spec_check_accepts_the_builtin_editions() -> None:
         proc = run_cli("spec", "check", spec_mod.builtin_path(edition))
         assert proc.returncode == 0, proc.stderr
         assert f"{edition} 年版" in proc.stderr and "警告" not in proc.stderr
+
+
+def _bomb(levels: int = 9) -> str:
+    """A "billion laughs" spec: every level is nine aliases of the one before."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+SPEC_BOMBS = {
+    "billion laughs": (_bomb(), "展开别名后超过"),
+    "many aliases": ("a: &a 1\nb: [" + ", ".join(["*a"] * 60) + "]\n", "别名（*名称）超过 50 个"),
+    "alias inside itself": ("a: &a [1, *a]\n", "循环引用"),
+    "deep nesting": ("[" * 100_000 + "]" * 100_000, "嵌套超过 32 层"),
+    "too large": ("# " + "x" * (1024 * 1024) + "\n", "太大"),
+}
+
+
+@pytest.mark.parametrize("case", SPEC_BOMBS)
+def test_spec_bombs_are_refused_before_they_are_built(tmp_path: Path, case: str) -> None:
+    text, phrase = SPEC_BOMBS[case]
+    path = tmp_path / "炸弹.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError, match=re.escape(phrase)):
+        spec_mod.load(path)
+    for args in (["spec", "check", path], ["build", "--spec", path, "-o", tmp_path / "t.xlsx"]):
+        proc = run_cli(*args, timeout=60)
+        assert proc.returncode == 2 and phrase in proc.stderr, proc.stderr
+        assert "内部错误" not in proc.stderr
+
+
+def test_the_billion_laughs_spec_costs_little_memory(tmp_path: Path) -> None:
+    """Refused within 100 MB (the whole process, Python and the libraries included)."""
+    path = tmp_path / "炸弹.yaml"
+    path.write_text(_bomb(), encoding="utf-8")
+    code = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from xlreport.edition import load\n"
+        "from xlreport.errors import SpecError\n"
+        "try:\n"
+        "    load(Path(sys.argv[1]))\n"
+        "except SpecError:\n"
+        "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                          env=ENV, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+    assert int(proc.stdout) < 100 * 1024, f"{proc.stdout} KB"
+
+
+def test_anchors_and_a_few_aliases_are_still_allowed(tmp_path: Path) -> None:
+    text = spec_mod.builtin_path("2021").read_text("utf-8")
+    text = text.replace("edition:", "x-note: &note 同一段说明\nx-again: *note\nedition:", 1)
+    path = tmp_path / "别名.yaml"
+    path.write_text(text, encoding="utf-8")
+    data, _ = read_source(path)
+    assert data["x-again"] == "同一段说明"

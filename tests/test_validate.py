@@ -271,3 +271,41 @@ def test_money_with_more_digits_than_a_spreadsheet_keeps_is_refused(tmp_path: Pa
     doc = modified(example("pingtan_2021"), "proactive.fees.amount", Decimal("12345678901.123456"))
     proc = run_cli("validate", write_json(tmp_path / "r.json", doc))
     assert proc.returncode == 1 and "有效数字超过 15 位" in proc.stderr
+
+
+# JSON that does not say one thing, or says what no workbook can hold: refused by every command
+# that reads a report, naming the place (and nothing is written).
+AMBIGUOUS = {
+    "key written twice": (
+        lambda text: text.replace('"natural_person": ', '"natural_person": 5, "natural_person": ', 1),
+        "的键“natural_person”写了不止一次"),
+    "top-level key twice": (lambda text: text.replace("{", '{"edition": "2021",', 1),
+                            "最外层的键“edition”写了不止一次"),
+    "NUL": (lambda text: text.replace('"name": "', '"name": "甲\\u0000', 1),
+            "“unit.name”含有空字符"),
+    "half a surrogate pair": (lambda text: text.replace('"name": "', '"name": "\\ud800', 1),
+                              "“unit.name”含有不完整的 Unicode 字符"),
+    "text longer than a cell": (
+        lambda text: text.replace('"name": "', '"name": "' + "长" * 32_768, 1),
+        "“unit.name”有 32785 个字符，超过了一个单元格最多能容纳的 32767 个"),
+}
+
+
+@pytest.mark.parametrize("case", AMBIGUOUS)
+def test_ambiguous_json_is_refused_naming_the_place(tmp_path: Path, case: str) -> None:
+    change, phrase = AMBIGUOUS[case]
+    path = tmp_path / "r.json"
+    path.write_text(change((EXAMPLES / "pingtan_2021.json").read_text("utf-8")), encoding="utf-8")
+    for args in (["validate", path, "-o", tmp_path / "out.json"],
+                 ["fill", path, "-o", tmp_path / "out.xlsx"],
+                 ["merge", path, EXAMPLES / "pingtan_2022.json", "-o", tmp_path / "out.json"]):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert phrase in proc.stderr and "内部错误" not in proc.stderr, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    doc = report.loads('{"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 1}]}')
+    assert doc == {"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 1}]}
+    assert report.loads('{"s": "\\ud83d\\ude00\\t\\n", "t": "' + "字" * 32_767 + '"}')["s"] == "😀\t\n"
