@@ -20,11 +20,13 @@ SRC = REPO / "src"
 PACKAGE = "xlreport"
 
 #: Each layer and the layers it may import (itself always allowed).  ``xlreport`` is the package's
-#: ``__init__`` (its version); ``published`` is the published-report medium beside ``workbook``.
-BASE = {"errors", "codes", "root"}
+#: ``__init__`` (its version); ``published`` is the published-report medium beside ``workbook``;
+#: ``outputs`` writes every file, for the media and the workflows alike.
+BASE = {"errors", "codes", "outputs", "root"}
 LAYERS: dict[str, set[str]] = {
     "codes": set(),
     "errors": {"codes"},
+    "outputs": {"errors", "codes"},
     "root": set(),
     "edition": BASE,
     "checks": {"edition", *BASE},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,7 +23,8 @@ from .checks.schema import generate
 from .checks.validate import Result
 from .edition.load import exported, lint, load
 from .edition.resolve import requested
-from .errors import UsageError, XlreportError
+from .errors import UsageError, XlreportError, os_reason
+from .outputs import Outputs
 from .workflows.check import read_report, validate_report
 from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
 from .workflows.merge import roll_up
@@ -77,6 +78,10 @@ def handled(func: Callable[P, int | None]) -> Callable[P, int]:
             say(f"无法处理：{exc.message}")
         except KeyboardInterrupt:
             say("已中断。")
+        except OSError as exc:  # the disk or the system, not the program
+            _traceback()
+            where = f"“{exc.filename}”" if exc.filename else "文件"
+            say(f"无法处理：读写{where}时出错：{os_reason(exc)}。")
         except Exception as exc:  # the last line of defence: no traceback reaches a user
             _traceback()
             say(f"内部错误（{type(exc).__name__}: {exc}）；加 --debug 可查看详细信息，请向维护者报告。")
@@ -91,24 +96,33 @@ def _traceback() -> None:
         traceback.print_exc()
 
 
-def write_json(path: Path | None, obj: object) -> None:
-    """Write JSON (exact decimals) to ``path``, or to stdout when ``path`` is None or ``-``."""
-    text = dumps(obj)
-    if path is None or str(path) == "-":
+def write_outputs(inputs: Sequence[Path | None], *outputs: tuple[Path | None, object],
+                  out: Outputs | None = None) -> None:
+    """Write every ``(path, content)`` that has a path, all or none (:mod:`xlreport.outputs`):
+    bytes (a workbook) and text as they are, anything else as upload JSON.  No output may be one
+    of ``inputs``; the path ``-`` is stdout, written once every file is in place.  ``out`` holds
+    outputs a workflow has already staged, committed together with these."""
+    shown: list[str] = []
+    with out or Outputs(inputs) as staged:
+        for path, content in outputs:
+            if path is None:
+                continue
+            data = content if isinstance(content, (bytes, str)) else dumps(content)
+            if str(path) == "-" and isinstance(data, str):
+                shown.append(data)
+            else:
+                staged.write(path, data)
+        staged.commit()
+    for text in shown:
         sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    sys.stdout.flush()
 
 
-def finish(result: Result, report_path: Path | None, *, quiet_ok: bool = False) -> int:
-    """Print the problems, write ``--report``; the exit code, 0 or 1."""
+def finish(result: Result, *, quiet_ok: bool = False) -> int:
+    """Print the problems; the exit code, 0 or 1."""
     for problem in result.problems:
         say(problem.line())
     errors, warnings = len(result.errors), len(result.warnings)
-    if report_path is not None:
-        write_json(report_path, result.summary())
     if errors:
         say(f"不通过：{errors} 个错误，{warnings} 个警告。")
         return EXIT_INVALID
@@ -168,9 +182,11 @@ def validate(report_file: Path, edition: str | None, spec_file: Path | None,
     """
     checked = validate_report(report_file, edition=edition, spec_file=spec_file,
                               previous=previous, strict=strict)
-    if output is not None and checked.result.valid:
-        write_json(output, checked.document())
-    return finish(checked.result, report_path)
+    valid = checked.result.valid
+    write_outputs([report_file, previous, spec_file],
+                  (output if valid else None, checked.document() if valid else None),
+                  (report_path, checked.result.summary()))
+    return finish(checked.result)
 
 
 @app.command()
@@ -180,7 +196,7 @@ def validate(report_file: Path, edition: str | None, spec_file: Path | None,
 @handled
 def schema(edition: str | None, spec_file: Path | None, output: Path | None) -> None:
     """生成上报格式的 JSON Schema。 / Generate the upload JSON Schema."""
-    write_json(output, generate(requested(edition, spec_file)))
+    write_outputs([spec_file], (output or Path("-"), generate(requested(edition, spec_file))))
     if output is not None:
         say(f"已写入 {output}")
 
@@ -209,11 +225,8 @@ def spec_check(spec_file: Path) -> None:
 @handled
 def spec_export(edition: str | None, spec_file: Path | None, output: Path | None) -> None:
     """打印一个完整的规格文件，作为自定义版本的起点。 / Print a complete spec file."""
-    text = exported(edition, spec_file)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    write_outputs([spec_file], (output or Path("-"), exported(edition, spec_file)))
+    if output is not None:
         say(f"已写入 {output}")
 
 
@@ -234,9 +247,11 @@ def read(workbook: Path, output: Path | None, report_path: Path | None, previous
     FILE.xlsx：填好的报表（.xlsx）。
     """
     result = read_report(workbook, spec_file=spec_file, previous=previous, strict=strict)
-    if result.valid:
-        write_json(output, result.document())
-    return finish(result.result, report_path)
+    valid = result.valid
+    write_outputs([workbook, previous, spec_file],
+                  (output or Path("-") if valid else None, result.document() if valid else None),
+                  (report_path, result.result.summary()))
+    return finish(result.result)
 
 
 @app.command("merge")
@@ -257,7 +272,14 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
 
     REPORT：各单位的报告（上报 JSON 或填好的 .xlsx）。
     """
-    done = roll_up(reports, unit=unit, year=year, strict=strict, workbook=workbook)
+    with Outputs(reports) as out:
+        done = roll_up(reports, unit=unit, year=year, strict=strict, workbook=workbook, outputs=out)
+        merged = done.merged
+        if merged is not None:
+            valid = merged.result.valid
+            write_outputs(reports, (output or Path("-") if valid else None,
+                                    merged.document() if valid else None),
+                          (report_path, merged.result.summary()), out=out)
     if done.merged is None:
         for r in done.refused:
             for problem in r.result.errors:
@@ -265,12 +287,10 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
         names = "、".join(r.file for r in done.refused)
         say(f"不能汇总：{len(done.refused)} 份报告有错误，请先改正（{names}）。")
         return EXIT_INVALID
-    if done.merged.result.valid:
-        write_json(output, done.merged.document())
-        if workbook is not None:
-            say(f"已写入 {workbook}")
+    if done.merged.result.valid and workbook is not None:
+        say(f"已写入 {workbook}")
     say(f"已汇总 {len(done.loaded)} 个单位的 {done.loaded[0].year} 年度报告。")
-    return finish(done.merged.result, report_path)
+    return finish(done.merged.result)
 
 
 @app.command("collect")
@@ -360,14 +380,18 @@ def fill_report(report_file: Path, output: Path, template: Path | None, edition:
     # deferred: xlsxwriter, needed only by the commands that write a workbook
     from .workflows.fill import fill_report as fill
 
-    filled = fill(report_file, output, template=template, edition=edition, spec_file=spec_file)
+    inputs = [report_file, template, spec_file]
+    with Outputs(inputs) as out:
+        filled = fill(report_file, output, template=template, edition=edition,
+                      spec_file=spec_file, outputs=out)
+        write_outputs(inputs, (report_path, filled.result.summary()), out=out)
     if filled.versions is not None and template is not None:
         given, written = filled.versions
         say(f"注意：{template.name} 是模板版本“{given}”，按现在的模板版本“{written}”生成。")
     if filled.migrated is not None:
         say("\n".join(filled.migrated.lines()))
     say(f"已写入 {output}")
-    return finish(filled.result, report_path, quiet_ok=True)
+    return finish(filled.result, quiet_ok=True)
 
 
 @app.command("migrate")
@@ -393,10 +417,12 @@ def migrate_workbook(workbook: Path, output: Path, to: str | None, spec_file: Pa
     from .workflows.migrate import migrate_workbook as migrate
 
     old_spec = load(from_spec) if from_spec is not None else None
-    outcome = migrate(workbook, requested(to, spec_file), output, old_spec=old_spec, year=year)
+    inputs = [workbook, spec_file, from_spec]
+    with Outputs(inputs) as out:
+        outcome = migrate(workbook, requested(to, spec_file), output, old_spec=old_spec,
+                          year=year, outputs=out)
+        write_outputs(inputs, (report_path, outcome.to_json()), out=out)
     say("\n".join(outcome.lines()))
-    if report_path is not None:
-        write_json(report_path, outcome.to_json())
     say(f"已写入 {output}")
 
 

@@ -22,6 +22,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -336,8 +337,6 @@ def _umask() -> int:
 @contextmanager
 def _held_off() -> Iterator[None]:
     """Hold Ctrl-C and a closed terminal until the block is done, then act on them."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -405,14 +404,14 @@ def _lock(fd: int) -> bool | None:
     """Lock ``fd`` without waiting: True, False when another process holds it, None when the disk
     cannot lock (some network shares; the run goes on)."""
     if sys.platform == "win32":
-        import msvcrt
+        import msvcrt  # deferred: exists only on Windows
 
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             return False
         return True
-    import fcntl
+    import fcntl  # deferred: exists only on POSIX systems
 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

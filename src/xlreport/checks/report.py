@@ -32,7 +32,11 @@ def loads(text: str, *, name: str = "JSON") -> Any:
         obj = dict(items)
         if len(obj) != len(items):
             seen: set[str] = set()
-            repeated.append((obj, next(k for k, _ in items if k in seen or seen.add(k))))
+            for key, _ in items:
+                if key in seen:
+                    repeated.append((obj, key))
+                    break
+                seen.add(key)
         return obj
 
     try:

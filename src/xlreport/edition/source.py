@@ -78,7 +78,7 @@ def _refuse_bombs(events: Iterable[Any], path: Path) -> None:
             if aliases > MAX_ALIASES:
                 raise SpecError(f"规格文件 {path} {line}：别名（*名称）超过 {MAX_ALIASES} 个，"
                                 "请直接写出内容", code="spec_too_large")
-            nodes += sizes.get(event.anchor, 1)
+            nodes += sizes.get(event.anchor or "", 1)
         elif isinstance(event, yaml.ScalarEvent):
             nodes += 1
             if event.anchor:

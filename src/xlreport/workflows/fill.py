@@ -1,7 +1,7 @@
 """A report in the upload format written into a fresh template (``xlreport fill``).
 
 Last year's report as a starting point, a roll-up, a correction sent back to a unit: the values go
-into the input cells of a new template, built by :func:`xlreport.workbook.template.build`, where every text
+into the input cells of a new template, built by :func:`xlreport.workbook.template.workbook_bytes`, where every text
 is written as text (a unit name ``=HYPERLINK(…)`` stays a harmless string).  Totals are the
 template's formulas.  ``xlreport read`` of the result gives back the same report.
 """
@@ -21,9 +21,10 @@ from ..edition.migration import apply, plan
 from ..edition.resolve import edition_of, for_document, requested
 from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput, UsageError
+from ..outputs import Outputs, write_atomic
 from ..workbook import reader, xlsx
 from ..workbook.precheck import precheck
-from ..workbook.template import build
+from ..workbook.template import workbook_bytes
 from .migrate import Outcome
 
 
@@ -40,9 +41,10 @@ class Filled:
 
 def fill_report(
     report_file: Path, output: Path, *, template: Path | None = None,
-    edition: str | None = None, spec_file: Path | None = None,
+    edition: str | None = None, spec_file: Path | None = None, outputs: Outputs | None = None,
 ) -> Filled:
-    """Write the upload JSON report ``report_file`` into a fresh template at ``output``.
+    """Write the upload JSON report ``report_file`` into a fresh template at ``output``, at once
+    or as one of ``outputs`` (committed by the caller).
 
     The template's edition is that of ``template`` (a workbook whose edition and version are
     copied), of ``edition``/``spec_file``, or else the report's own.  A report of another edition
@@ -73,7 +75,11 @@ def fill_report(
             moved,
         )
         filled = moved.values
-    build(target, output, values=filled)
+    data = workbook_bytes(target, values=filled)
+    if outputs is not None:
+        outputs.write(Path(output), data)
+    else:
+        write_atomic(Path(output), data, inputs=[report_file, template, spec_file])
     return Filled(result, migrated, versions)
 
 

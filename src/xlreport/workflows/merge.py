@@ -25,6 +25,7 @@ from ..checks.validate import Result, validate_document
 from ..edition.resolve import builtin_of
 from ..edition.spec import Spec
 from ..errors import UsageError
+from ..outputs import Outputs, write_atomic
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
 from .units import unit_key
@@ -116,19 +117,24 @@ class RollUp:
 
 def roll_up(
     paths: Sequence[Path], *, unit: str | None = None, year: int | None = None,
-    strict: bool = False, workbook: Path | None = None,
+    strict: bool = False, workbook: Path | None = None, outputs: Outputs | None = None,
 ) -> RollUp:
     """Load and check every report, and sum them when all are valid; a valid sum is also
-    written as a filled template at ``workbook`` when given."""
+    written as a filled template at ``workbook`` when given, at once or as one of ``outputs``
+    (committed by the caller)."""
     loaded = tuple(load(path, strict=strict) for path in paths)
     if any(not r.result.valid for r in loaded):
         return RollUp(loaded, None)
     merged = merge(loaded, unit=DEFAULT_UNIT if unit is None else unit, year=year)
     if workbook is not None and merged.result.valid:
         # deferred: xlsxwriter, needed only to write the roll-up; collect reads through load()
-        from ..workbook.template import build
+        from ..workbook.template import workbook_bytes
 
-        build(merged.result.spec, workbook, values=merged.result.values)
+        data = workbook_bytes(merged.result.spec, values=merged.result.values)
+        if outputs is not None:
+            outputs.write(workbook, data)
+        else:
+            write_atomic(workbook, data, inputs=paths)
     return RollUp(loaded, merged)
 
 
