@@ -9,6 +9,7 @@ unreadable or bad usage.
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,6 +35,84 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 P = ParamSpec("P")
 C = TypeVar("C", bound=Callable[..., Any])
 
+#: click's own words (its gettext messages) in Chinese: help headings, option errors, file checks.
+#: click formats them after translation, so a placeholder a text leaves out is simply not shown.
+CLICK_TEXTS = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "required": "必填",
+    "default: {default}": "默认：{default}",
+    "Error: {message}": "错误：{message}",
+    "Aborted!": "已中断。",
+    "Try '{command} {option}' for help.": "运行“{command} {option}”查看用法。",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。",
+    "No such command {name!r}.": "没有 {name} 这个命令",
+    "No such option {name!r}.": "没有 {name} 这个选项",
+    "Did you mean {possibility}?": "（是不是要写 {possibility}）",
+    "(Did you mean one of: {possibilities}?)": "（是不是要写其中之一：{possibilities}）",
+    "Option {name!r} requires an argument.": "{name} 后面缺少取值",
+    "Option {name!r} requires {nargs} arguments.": "{name} 后面要写 {nargs} 个取值",
+    "Option {name!r} does not take a value.": "{name} 后面不能写取值",
+    "Got unexpected extra argument ({args})": "多出了参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多出了参数（{args}）",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值不对：{message}",
+    "Invalid value: {message}": "值不对：{message}",
+    "{value!r} is not a valid {number_type}.": "“{value}”不是整数，请只写数字",
+    "{value} is not in the range {range}.": "{value} 超出了允许的范围",
+    "{value!r} is not {choice}.": "“{value}”不是 {choice}",
+    "{value!r} is not one of {choices}.": "“{value}”不是其中之一：{choices}",
+    "file": "文件",
+    "directory": "文件夹",
+    "path": "路径",
+    "{name} {filename!r} does not exist.": "{name}“{filename}”不存在",
+    "{name} {filename!r} is a file.": "“{filename}”是文件，这里要的是文件夹",
+    "{name} {filename!r} is a directory.": "“{filename}”是文件夹，这里要的是文件",
+    "{name} {filename!r} is not readable.": "{name}“{filename}”不能读取（没有权限）",
+    "{name} {filename!r} is not writable.": "{name}“{filename}”不能写入（没有权限）",
+    "Could not open file {filename!r}: {message}": "无法打开文件“{filename}”：{message}",
+    "unknown error": "未知错误",
+}
+
+
+def _click_text(message: str) -> str:
+    return CLICK_TEXTS.get(message, message)
+
+
+def _click_ntext(singular: str, plural: str, n: int) -> str:
+    return _click_text(singular if n == 1 else plural)
+
+
+for _name in ("core", "decorators", "exceptions", "formatting", "parser", "types", "termui"):
+    _module = importlib.import_module(f"click.{_name}")
+    _module._ = _click_text  # type: ignore[attr-defined]
+    if hasattr(_module, "ngettext"):
+        _module.ngettext = _click_ntext  # type: ignore[attr-defined]
+
+
+class Command(click.Command):
+    """A command whose usage line is in Chinese."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
+class Group(click.Group):
+    """A group of commands whose usage line is in Chinese."""
+
+    command_class = Command
+    group_class = type  # subgroups are Groups too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
 #: A file named on the command line (a folder is refused; existence is checked where it is read).
 FILE = click.Path(dir_okay=False, path_type=Path)
 FOLDER = click.Path(file_okay=False, path_type=Path)
@@ -41,22 +120,28 @@ ANY_PATH = click.Path(path_type=Path)
 
 
 def _edition(func: C) -> C:
-    return click.option("--edition", "-e", help="格式版本：2021（默认）或 2019。 / Edition.")(func)
+    return click.option("--edition", "-e", metavar="版本", help="格式版本：2021（默认）或 2019。")(func)
 
 
 def _spec(func: C) -> C:
     return click.option("--spec", "spec_file", type=FILE,
-                        help="自定义规格文件（YAML）。 / A custom spec file.")(func)
+                        help="自定义规格文件（YAML）。")(func)
 
 
 def _strict(func: C) -> C:
     return click.option("--strict", is_flag=True,
-                        help="空白单元格按错误处理。 / Blank cells are errors.")(func)
+                        help="空白单元格按错误处理。")(func)
 
 
 def _report(func: C) -> C:
     return click.option("--report", "report_path", type=FILE,
-                        help="把问题清单写成 JSON 文件。 / Write problems as JSON.")(func)
+                        help="把问题清单写成 JSON 文件。")(func)
+
+
+def _at_least_one(n: int | None) -> int | None:
+    if n is not None and n < 1:
+        raise click.BadParameter("至少写 1")
+    return n
 
 
 def say(text: str) -> None:
@@ -82,9 +167,10 @@ def handled(func: Callable[P, int | None]) -> Callable[P, int]:
             _traceback()
             where = f"“{exc.filename}”" if exc.filename else "文件"
             say(f"无法处理：读写{where}时出错：{os_reason(exc)}。")
-        except Exception as exc:  # the last line of defence: no traceback reaches a user
+        except Exception:  # the last line of defence: no traceback reaches a user
             _traceback()
-            say(f"内部错误（{type(exc).__name__}: {exc}）；加 --debug 可查看详细信息，请向维护者报告。")
+            say("内部错误：程序自身出了问题，不是您的操作有误。请加 --debug 重新运行（放在命令前，如 "
+                "xlreport --debug read …），把显示的全部内容发给维护者。")
         return EXIT_UNREADABLE
 
     return wrapper
@@ -141,14 +227,13 @@ def _help_when_bare(ctx: click.Context) -> int | None:
 
 @click.group(
     "xlreport",
+    cls=Group,
     invoke_without_command=True,
-    help="政府信息公开工作年度报告统计表：生成填报模板、读取并校验报表。\n\n"
-    "Government information disclosure annual report: build locked Excel templates, "
-    "read and validate filled workbooks.",
+    help="政府信息公开工作年度报告统计表：生成填报模板、读取并校验报表。",
 )
 @click.version_option(__version__, "--version", prog_name="xlreport",
-                      message="%(prog)s %(version)s", help="显示版本号。 / Show the version.")
-@click.option("--debug", is_flag=True, help="出错时显示完整调用栈。 / Show tracebacks.")
+                      message="%(prog)s %(version)s", help="显示版本号。")
+@click.option("--debug", is_flag=True, help="出错时显示完整调用栈。")
 @click.pass_context
 def app(ctx: click.Context, debug: bool) -> int | None:
     return _help_when_bare(ctx)
@@ -157,28 +242,27 @@ def app(ctx: click.Context, debug: bool) -> int | None:
 @app.group("spec", invoke_without_command=True)
 @click.pass_context
 def spec_app(ctx: click.Context) -> int | None:
-    """规格文件（报表版本定义）：检查、导出。 / Spec files (edition definitions): check, export."""
+    """规格文件（报表版本定义）：检查、导出。"""
     return _help_when_bare(ctx)
 
 
 @app.command()
-@click.argument("report_file", metavar="REPORT.json", type=FILE)
+@click.argument("report_file", metavar="报告.json", type=FILE)
 @_edition
 @_spec
 @click.option("--previous", type=FILE,
-              help="上年报告（JSON 或填好的 .xlsx，可以是上一版本的），用于跨年度校验。 / "
-              "Last year's report.")
+              help="上年报告（JSON 或填好的 .xlsx，可以是上一版本的），用于跨年度校验。")
 @_report
 @_strict
 @click.option("--output", "-o", type=FILE,
-              help="写出补全后的报告（空白按 0、总计按公式计算）。 / Write the completed report.")
+              help="写出补全后的报告（空白按 0、总计按公式计算）。")
 @handled
 def validate(report_file: Path, edition: str | None, spec_file: Path | None,
              previous: Path | None, report_path: Path | None, strict: bool,
              output: Path | None) -> int:
-    """校验上报格式的 JSON 报告。 / Validate a report in the upload JSON format.
+    """校验上报格式的 JSON 报告。
 
-    REPORT.json：上报格式的 JSON 文件。
+    报告.json：上报格式的 JSON 文件。
     """
     checked = validate_report(report_file, edition=edition, spec_file=spec_file,
                               previous=previous, strict=strict)
@@ -192,22 +276,22 @@ def validate(report_file: Path, edition: str | None, spec_file: Path | None,
 @app.command()
 @_edition
 @_spec
-@click.option("--output", "-o", type=FILE, help="输出文件（默认输出到屏幕）。 / Output file.")
+@click.option("--output", "-o", type=FILE, help="输出文件（默认输出到屏幕）。")
 @handled
 def schema(edition: str | None, spec_file: Path | None, output: Path | None) -> None:
-    """生成上报格式的 JSON Schema。 / Generate the upload JSON Schema."""
+    """生成上报格式的 JSON Schema。"""
     write_outputs([spec_file], (output or Path("-"), generate(requested(edition, spec_file))))
     if output is not None:
         say(f"已写入 {output}")
 
 
 @spec_app.command("check")
-@click.argument("spec_file", metavar="SPEC.yaml", type=FILE)
+@click.argument("spec_file", metavar="规格.yaml", type=FILE)
 @handled
 def spec_check(spec_file: Path) -> None:
-    """检查规格文件是否正确。 / Check a spec file.
+    """检查规格文件是否正确。
 
-    SPEC.yaml：要检查的规格文件。
+    规格.yaml：要检查的规格文件。
     """
     spec, warnings = lint(spec_file)
     for text in warnings:
@@ -221,30 +305,30 @@ def spec_check(spec_file: Path) -> None:
 @spec_app.command("export")
 @_edition
 @_spec
-@click.option("--output", "-o", type=FILE, help="输出文件（默认输出到屏幕）。 / Output file.")
+@click.option("--output", "-o", type=FILE, help="输出文件（默认输出到屏幕）。")
 @handled
 def spec_export(edition: str | None, spec_file: Path | None, output: Path | None) -> None:
-    """打印一个完整的规格文件，作为自定义版本的起点。 / Print a complete spec file."""
+    """打印一个完整的规格文件，作为自定义版本的起点。"""
     write_outputs([spec_file], (output or Path("-"), exported(edition, spec_file)))
     if output is not None:
         say(f"已写入 {output}")
 
 
 @app.command()
-@click.argument("workbook", metavar="FILE.xlsx", type=FILE)
+@click.argument("workbook", metavar="工作簿.xlsx", type=FILE)
 @click.option("--output", "-o", type=FILE,
-              help="上报 JSON 写到这个文件（默认输出到屏幕）。 / Write the upload JSON here.")
+              help="上报 JSON 写到这个文件（默认输出到屏幕）。")
 @_report
 @click.option("--previous", type=FILE,
-              help="上年报告（JSON 或填好的 .xlsx），用于跨年度校验。 / Last year's report.")
+              help="上年报告（JSON 或填好的 .xlsx），用于跨年度校验。")
 @_strict
 @_spec
 @handled
 def read(workbook: Path, output: Path | None, report_path: Path | None, previous: Path | None,
          strict: bool, spec_file: Path | None) -> int:
-    """读取填好的报表，校验后输出上报 JSON。 / Read a filled workbook into validated upload JSON.
+    """读取填好的报表，校验后输出上报 JSON。
 
-    FILE.xlsx：填好的报表（.xlsx）。
+    工作簿.xlsx：填好的报表（.xlsx）。
     """
     result = read_report(workbook, spec_file=spec_file, previous=previous, strict=strict)
     valid = result.valid
@@ -255,22 +339,22 @@ def read(workbook: Path, output: Path | None, report_path: Path | None, previous
 
 
 @app.command("merge")
-@click.argument("reports", metavar="REPORT...", nargs=-1, required=True, type=ANY_PATH)
+@click.argument("reports", metavar="报告...", nargs=-1, required=True, type=ANY_PATH)
 @click.option("--output", "-o", type=FILE,
-              help="汇总报告写到这个 JSON 文件（默认输出到屏幕）。 / Write the roll-up here.")
-@click.option("--unit", help="汇总报告的单位名称（默认“汇总”）。 / The roll-up's unit name.")
-@click.option("--year", type=int, help="报告年度；每份报告都必须是这一年度。 / Required year.")
+              help="汇总报告写到这个 JSON 文件（默认输出到屏幕）。")
+@click.option("--unit", metavar="名称", help="汇总报告的单位名称（默认“汇总”）。")
+@click.option("--year", type=int, metavar="年份", help="报告年度；每份报告都必须是这一年度。")
 @click.option("--xlsx", "workbook", type=FILE,
-              help="同时把汇总结果写成填好的锁定模板。 / Also write a filled workbook.")
+              help="同时把汇总结果写成填好的锁定模板。")
 @_report
 @_strict
 @handled
 def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | None,
                   year: int | None, workbook: Path | None, report_path: Path | None,
                   strict: bool) -> int:
-    """把多个单位的报告汇总成一份（逐项精确相加）。 / Sum many reports into one roll-up.
+    """把多个单位的报告汇总成一份（逐项精确相加）。
 
-    REPORT：各单位的报告（上报 JSON 或填好的 .xlsx）。
+    报告：各单位的报告（上报 JSON 或填好的 .xlsx）。
     """
     with Outputs(reports) as out:
         done = roll_up(reports, unit=unit, year=year, strict=strict, workbook=workbook, outputs=out)
@@ -294,20 +378,20 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
 
 
 @app.command("collect")
-@click.argument("inputs", metavar="DIR_OR_FILE...", nargs=-1, required=True, type=ANY_PATH)
+@click.argument("inputs", metavar="文件夹或文件...", nargs=-1, required=True, type=ANY_PATH)
 @click.option("--out-dir", required=True, type=FOLDER,
               help="结果文件夹：每份有效报告的 JSON、problems.jsonl、summary.xlsx/csv。")
 @click.option("--previous-dir", type=FOLDER,
               help="上年报告所在的文件夹（JSON 或 .xlsx），按单位配对做跨年度校验。")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="同时读取的进程数（默认为 CPU 核数）。 / Workers.")
+@click.option("--jobs", "-j", type=int, metavar="个数", callback=lambda _c, _p, n: _at_least_one(n),
+              help="同时读取的进程数（默认为 CPU 核数）。")
 @_strict
 @handled
 def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path | None,
                     jobs: int | None, strict: bool) -> int:
-    """批量读取、校验交回的报表，生成汇总清单。 / Read a folder of returns into a summary.
+    """批量读取、校验交回的报表，生成汇总清单。
 
-    DIR_OR_FILE：报表所在的文件夹或 .xlsx 文件（可以多个）。
+    文件夹或文件：报表所在的文件夹或 .xlsx 文件（可以多个）。
     """
     with progress_bar() as progress:
         done = collect(list(inputs), out_dir, previous_dir=previous_dir, jobs=jobs,
@@ -325,20 +409,18 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
 @_edition
 @_spec
 @click.option("--output", "-o", type=FILE,
-              help="输出文件（默认 templates/report_template.xlsx；指定 --unit 时为“单位名_年度…xlsx”）。"
-              " / Output file.")
-@click.option("--unit", help="预填并锁定的填报单位名称。 / Unit name to pre-fill.")
-@click.option("--year", type=int, help="预填并锁定的报告年度。 / Report year to pre-fill.")
-@click.option("--code", help="预填并锁定的统一社会信用代码。 / Credit code to pre-fill.")
+              help="输出文件（默认 templates/report_template.xlsx；指定 --unit 时为“单位名_年度…xlsx”）。")
+@click.option("--unit", metavar="名称", help="预填并锁定的填报单位名称。")
+@click.option("--year", type=int, metavar="年份", help="预填并锁定的报告年度。")
+@click.option("--code", metavar="代码", help="预填并锁定的统一社会信用代码。")
 @click.option("--units", type=FILE,
-              help="单位名单（CSV：单位名称[,年度][,统一社会信用代码]），每个单位生成一份。"
-              " / One workbook per unit listed.")
-@click.option("--out-dir", type=FOLDER, help="--units 生成的文件放在这个文件夹。 / Folder for --units.")
+              help="单位名单（CSV：单位名称[,年度][,统一社会信用代码]），每个单位生成一份。")
+@click.option("--out-dir", type=FOLDER, help="--units 生成的文件放在这个文件夹。")
 @handled
 def build_template(edition: str | None, spec_file: Path | None, output: Path | None,
                    unit: str | None, year: int | None, code: str | None, units: Path | None,
                    out_dir: Path | None) -> None:
-    """生成锁定的 Excel 填报模板，或给各单位的分发用模板。 / Build the locked Excel workbook."""
+    """生成锁定的 Excel 填报模板，或给各单位的分发用模板。"""
     # deferred: xlsxwriter, needed only by the commands that write a workbook
     from .workflows import distribution
 
@@ -362,20 +444,20 @@ def build_template(edition: str | None, spec_file: Path | None, output: Path | N
 
 
 @app.command("fill")
-@click.argument("report_file", metavar="REPORT.json", type=FILE)
+@click.argument("report_file", metavar="报告.json", type=FILE)
 @click.option("--output", "-o", required=True, type=FILE,
-              help="写出的工作簿（.xlsx）。 / The workbook to write.")
+              help="写出的工作簿（.xlsx）。")
 @click.option("--template", type=FILE,
-              help="按这份模板的版本生成（默认按报告自己的版本）。 / Use this template's edition.")
+              help="按这份模板的版本生成（默认按报告自己的版本）。")
 @_edition
 @_spec
 @_report
 @handled
 def fill_report(report_file: Path, output: Path, template: Path | None, edition: str | None,
                 spec_file: Path | None, report_path: Path | None) -> int:
-    """把上报格式的 JSON 报告填进一份新的模板。 / Write a report into a fresh template.
+    """把上报格式的 JSON 报告填进一份新的模板。
 
-    REPORT.json：上报格式的 JSON 报告。
+    报告.json：上报格式的 JSON 报告。
     """
     # deferred: xlsxwriter, needed only by the commands that write a workbook
     from .workflows.fill import fill_report as fill
@@ -395,23 +477,22 @@ def fill_report(report_file: Path, output: Path, template: Path | None, edition:
 
 
 @app.command("migrate")
-@click.argument("workbook", metavar="OLD.xlsx", type=FILE)
+@click.argument("workbook", metavar="旧工作簿.xlsx", type=FILE)
 @click.option("--output", "-o", required=True, type=FILE,
-              help="写出的新版本工作簿（.xlsx）。 / The new workbook.")
-@click.option("--to", help="迁移到哪个版本：2021（默认）或 2019。 / Target edition.")
+              help="写出的新版本工作簿（.xlsx）。")
+@click.option("--to", metavar="版本", help="迁移到哪个版本：2021（默认）或 2019。")
 @_spec
 @click.option("--from-spec", type=FILE,
-              help="旧工作簿是自定义版本时，它的规格文件。 / The old workbook's custom spec.")
-@click.option("--year", type=int, help="新报表的报告年度。 / Report year of the new workbook.")
+              help="旧工作簿是自定义版本时，它的规格文件。")
+@click.option("--year", type=int, metavar="年份", help="新报表的报告年度。")
 @click.option("--report", "report_path", type=FILE,
-              help="把迁移清单写成 JSON 文件。 / Write what moved as JSON.")
+              help="把迁移清单写成 JSON 文件。")
 @handled
 def migrate_workbook(workbook: Path, output: Path, to: str | None, spec_file: Path | None,
                      from_spec: Path | None, year: int | None, report_path: Path | None) -> None:
     """把填好的工作簿迁移到另一个版本的新模板，列出没有带过去的数据和需要填写的单元格。
-    / Move a filled workbook into a fresh template of another edition or version.
 
-    OLD.xlsx：填好的旧版本工作簿。
+    旧工作簿.xlsx：填好的旧版本工作簿。
     """
     # deferred: xlsxwriter, needed only by the commands that write a workbook
     from .workflows.migrate import migrate_workbook as migrate
@@ -450,12 +531,7 @@ def _usage_message(exc: click.UsageError) -> str:
         return f"缺少{kind} {_hint(exc)}"
     if isinstance(exc, click.BadParameter):
         return f"{_hint(exc)} 的值不对（{exc.message}）"
-    text = exc.format_message()
-    if text.startswith("No such command"):
-        return f"没有 {text.split(' ', 3)[-1].rstrip('.')} 这个命令"
-    if "requires an argument" in text:
-        return f"{text.split(' ')[1]} 后面缺少取值"
-    return text
+    return exc.format_message().replace(" （", "（").rstrip("。")
 
 
 def _hint(exc: click.MissingParameter | click.BadParameter) -> str:

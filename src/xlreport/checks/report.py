@@ -43,7 +43,7 @@ def loads(text: str, *, name: str = "JSON") -> Any:
         doc = json.loads(text, parse_float=Decimal, parse_int=_integer, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise UnreadableInput(
-            f"{name} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有语法错误（{exc.msg}）",
+            f"{name} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近{_json_words(exc.msg)}",
             code="json",
         ) from None
     except RecursionError:
@@ -55,6 +55,27 @@ def loads(text: str, *, name: str = "JSON") -> Any:
 #: The longest text one cell holds (Excel's limit), so the longest a report may carry.
 MAX_TEXT = 32_767
 _UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+#: The json module's complaints in Chinese (the start of its English text → what is wrong).
+_JSON_PROBLEMS = {
+    "Expecting value": "缺少一个值（或文件是空的）",
+    "Expecting property name enclosed in double quotes": "应当是用双引号括起的名称（多了逗号，或名称没有加双引号）",
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Unterminated string": "一段文字缺少结尾的双引号",
+    "Invalid control character": "文字中有不能直接写的控制字符（如换行），请写成 \\n",
+    "Invalid \\escape": "文字中有无效的转义（\\ 后面的字符）",
+    "Invalid \\uXXXX escape": "文字中有无效的 \\u 转义",
+    "Extra data": "JSON 已经结束，后面还有多余的内容",
+}
+
+
+def _json_words(msg: str) -> str:
+    for start, words in _JSON_PROBLEMS.items():
+        if msg.startswith(start):
+            return f"有语法错误：{words}"
+    return "有语法错误"
 
 
 def _refuse_ambiguous(doc: Any, repeated: list[tuple[dict[str, Any], str]], name: str) -> None:

@@ -9,12 +9,15 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
 from ..errors import SpecError, os_reason
 from .kinds import KINDS
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 
 def builtin_path(edition: str) -> Path:
@@ -56,10 +59,39 @@ def read(path: Path) -> tuple[Any, Locator]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise SpecError(f"规格文件 {path} {where}不是有效的 YAML：{exc}", code="spec_yaml") from None
+        raise SpecError(f"规格文件 {path} {where}不是有效的 YAML：{_yaml_words(exc)}",
+                        code="spec_yaml") from None
     finally:
         loader.dispose()
     return data, Locator(path, root)
+
+
+#: PyYAML's problems in Chinese (the start of its English text → what to do).
+_YAML_PROBLEMS = {
+    "found a tab character": "这里有制表符（Tab），YAML 的缩进只能用空格",
+    "found character '\\t'": "这里有制表符（Tab），YAML 的缩进只能用空格",
+    "did not find expected ',' or ']'": "方括号 [ ] 没有配对，或两项之间缺少逗号",
+    "did not find expected ',' or '}'": "花括号 { } 没有配对，或两项之间缺少逗号",
+    "mapping values are not allowed here": "这里不能写“名称: 值”，请检查冒号和缩进",
+    "did not find expected key": "缩进没有对齐，或上一行少了引号",
+    "did not find expected '-' indicator": "列表项的缩进没有对齐",
+    "found unexpected end of stream": "文件在引号或括号中间结束了，请检查引号是否配对",
+    "found undefined alias": "用到了没有定义的别名（*名称）",
+    "found duplicate anchor": "同一个锚点（&名称）定义了两次",
+    "found character that cannot start any token": "这里有一个不能作为开头的字符（如 @ 或 `），请给整段文字加上引号",
+    "expected <block end>, but found": "缩进没有对齐",
+    "could not find expected ':'": "缺少冒号，或上一行少了引号",
+    "found unknown escape character": "双引号里有无效的转义（\\ 后面的字符），请改用单引号",
+}
+
+
+def _yaml_words(exc: Exception) -> str:
+    """PyYAML's complaint in Chinese; one that is not known is described by its place only."""
+    problem = str(getattr(exc, "problem", "") or "")
+    for start, words in _YAML_PROBLEMS.items():
+        if problem.startswith(start):
+            return words
+    return "写法有误，请检查这一行和上一行的缩进、冒号、引号和括号"
 
 
 def _refuse_bombs(events: Iterable[Any], path: Path) -> None:
@@ -117,19 +149,40 @@ def _spec_schema() -> dict[str, Any]:
     return schema
 
 
-_SCHEMA_WORDS = {
-    "required": "缺少必填项",
-    "additionalProperties": "有不认识的项",
-    "type": "类型不对",
-    "enum": "取值不在允许范围内",
-    "pattern": "格式不对",
-    "minItems": "项数太少",
-    "maxItems": "项数太多",
-    "minLength": "不能为空",
-    "oneOf": "写法不对",
-    "const": "取值不对",
-    "dependentRequired": "缺少配套的项",
-}
+#: JSON types in the words of a spec file's author.
+_TYPE_WORDS = {"object": "一组“名称: 值”", "array": "一个列表", "string": "一段文字",
+               "integer": "一个整数", "number": "一个数字", "boolean": "true 或 false"}
+
+
+def _schema_words(err: ValidationError) -> str:
+    """What a spec-schema error says, in Chinese (the English of jsonschema is not shown)."""
+    kind, want, got = str(err.validator), cast(Any, err.validator_value), err.instance
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    if kind == "required" and isinstance(got, dict):
+        missing = [name for name in want if name not in got]
+        return f"缺少必填项 {'、'.join(missing)}"
+    if kind == "additionalProperties" and isinstance(got, dict):
+        known = schema.get("properties", {})
+        extra = [str(name) for name in got if name not in known]
+        return f"有不认识的项 {'、'.join(extra)}（请检查拼写）"
+    if kind == "type":
+        wanted = [want] if isinstance(want, str) else list(want)
+        return "应当是" + "或".join(_TYPE_WORDS.get(t, t) for t in wanted)
+    if kind == "enum":
+        return "只能是以下之一：" + "、".join(str(v) for v in want)
+    if kind == "const":
+        return f"只能是 {want}"
+    if kind in ("minItems", "maxItems"):
+        return f"至少要有 {want} 项" if kind == "minItems" else f"最多 {want} 项"
+    if kind == "minLength":
+        return "不能为空"
+    if kind in ("minimum", "maximum"):
+        return f"不能小于 {want}" if kind == "minimum" else f"不能大于 {want}"
+    if kind == "pattern":
+        return "写法不对，请对照内置规格文件（xlreport spec export）的同一项"
+    if kind == "dependentRequired":
+        return "缺少配套的项"
+    return "写法不对，请对照内置规格文件（xlreport spec export）的同一项"
 
 
 def check_shape(data: Any, locate: Locate) -> None:
@@ -140,8 +193,7 @@ def check_shape(data: Any, locate: Locate) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        word = _SCHEMA_WORDS.get(str(err.validator), "不符合规格文件格式")
-        raise SpecError(f"{locate(list(err.absolute_path))}：{word}（{err.message}）", code="spec")
+        raise SpecError(f"{locate(list(err.absolute_path))}：{_schema_words(err)}", code="spec")
 
 
 Locate = Callable[[list[Any]], str]

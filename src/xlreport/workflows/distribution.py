@@ -174,7 +174,9 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
         for row in reader:
             out.append((reader.line_num, row))
     except csv.Error as exc:
-        raise UnreadableInput(f"{path.name} 第 {reader.line_num} 行不是有效的 CSV：{exc}") from None
+        why = (f"有一格超过 {csv.field_size_limit()} 个字符，不像是单位名单" if "field larger" in str(exc)
+               else "引号没有配对，或含有不能出现在 CSV 中的字符")
+        raise UnreadableInput(f"{path.name} 第 {reader.line_num} 行不是有效的 CSV：{why}") from None
     return out
 
 
