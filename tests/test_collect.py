@@ -6,6 +6,7 @@ import copy
 import csv
 import json
 import os
+import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -298,3 +299,35 @@ def test_several_folders_are_shown_with_their_names(tmp_path: Path) -> None:
     done = collect.collect([tmp_path / "乡镇", tmp_path / "部门"], tmp_path / "out", jobs=1)
     assert [r.file for r in done.rows] == ["乡镇/报表.txt", "部门/报表.txt"]
     assert not done.ok
+
+
+def test_junk_beside_the_returns_is_skipped_and_named_in_one_line(tmp_path: Path) -> None:
+    """Lock files, AppleDouble copies, Office owner files, Thumbs.db, desktop.ini and hidden
+    folders are not returns: skipped, counted in one line, and the counts before and after agree."""
+    inbox = tmp_path / "收回"
+    inbox.mkdir()
+    good = filled(inbox / "甲.xlsx", "pingtan_2022", unit="甲单位")
+    for junk in (".~lock.甲.xlsx#", "._甲.xlsx", "~$甲.xlsx", "Thumbs.db", "desktop.ini",
+                 ".DS_Store"):
+        (inbox / junk).write_bytes(b"\x00junk")
+    (inbox / ".git").mkdir()
+    shutil.copy(good, inbox / ".git" / "乙.xlsx")
+    (inbox / "说明.pdf").write_bytes(b"%PDF-1.4")
+    proc = run_cli("collect", inbox, "--out-dir", tmp_path / "结果")
+    assert proc.returncode == 1, proc.stderr  # 说明.pdf is a file that is not a return
+    rows = summary(tmp_path / "结果")
+    assert sorted(r["文件"] for r in rows) == ["甲.xlsx", "说明.pdf"]
+    assert "已跳过 6 个不是报表的文件" in proc.stderr, proc.stderr
+    assert "读取报表：共 2 个文件" in proc.stderr and "共 2 个文件：" in proc.stderr, proc.stderr
+
+
+def test_more_jobs_than_cores_run_as_many_as_there_are_cores(tmp_path: Path) -> None:
+    inbox = tmp_path / "收回"
+    inbox.mkdir()
+    filled(inbox / "甲.xlsx", "pingtan_2022", unit="甲单位")
+    cores = os.cpu_count() or 1
+    proc = run_cli("collect", inbox, "--out-dir", tmp_path / "结果", "--jobs", str(cores + 62))
+    assert proc.returncode == 0, proc.stderr
+    assert f"--jobs {cores + 62} 按 {cores} 个进程运行" in proc.stderr, proc.stderr
+    done = collect.collect([inbox], tmp_path / "结果2", jobs=cores + 62)
+    assert (done.jobs, done.jobs_asked) == (cores, cores + 62)

@@ -50,7 +50,8 @@ def latin_words(text: str, typed: tuple[str, ...] = ()) -> list[str]:
     the user ``typed``."""
     for allowed in _ALLOWED:
         text = allowed.sub(" ", text)
-    known = NAMES | RULE_IDS | KEY_WORDS | SPEC_WORDS | COMMAND_NAMES | {w for arg in typed for w in _LATIN.findall(arg)}
+    known = NAMES | RULE_IDS | KEY_WORDS | SPEC_WORDS | COMMAND_NAMES
+    known |= {w for arg in typed for w in _LATIN.findall(arg)}
     return [w for w in _LATIN.findall(text) if w not in known]
 
 

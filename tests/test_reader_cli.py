@@ -12,7 +12,7 @@ import pytest
 
 from conftest import EXAMPLES, example, run_cli, write_json
 from support import workbooks
-from xlreport import cli
+from xlreport import cli, codes
 from xlreport import edition as spec
 from xlreport.checks import report
 from xlreport.workbook import template
@@ -194,3 +194,17 @@ def test_an_unexpected_exception_is_one_line(
     assert ("Traceback" in err) is debug
     if not debug:
         assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["read", "validate"])
+def test_report_is_written_for_an_input_that_cannot_be_read(command: str, tmp_path: Path) -> None:
+    broken = tmp_path / ("坏.xlsx" if command == "read" else "坏.json")
+    broken.write_bytes(b"PK\x03\x04 cut short" if command == "read" else b"{\"edition\": ")
+    out = tmp_path / "问题.json"
+    proc = run_cli(command, broken, "--report", out)
+    assert proc.returncode == 2, proc.stderr
+    written = json.loads(out.read_text("utf-8"))
+    assert written["valid"] is False and written["errors"] == 1
+    (problem,) = written["problems"]
+    assert problem["code"] == "unreadable" and problem["severity"] == "error"
+    assert problem["reason"] in codes.REFUSALS and problem["message"] in proc.stderr

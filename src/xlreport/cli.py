@@ -24,7 +24,7 @@ from .checks.schema import generate
 from .checks.validate import Result
 from .edition.load import exported, lint, load
 from .edition.resolve import requested
-from .errors import UsageError, XlreportError, os_reason
+from .errors import SpecError, UnreadableInput, UsageError, XlreportError, os_reason
 from .outputs import Outputs
 from .workflows.check import read_report, validate_report
 from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
@@ -161,6 +161,7 @@ def handled(func: Callable[P, int | None]) -> Callable[P, int]:
         except XlreportError as exc:
             _traceback()
             say(f"无法处理：{exc.message}")
+            _report_unreadable(kwargs, exc)
         except KeyboardInterrupt:
             say("已中断。")
         except OSError as exc:  # the disk or the system, not the program
@@ -174,6 +175,23 @@ def handled(func: Callable[P, int | None]) -> Callable[P, int]:
         return EXIT_UNREADABLE
 
     return wrapper
+
+
+def _report_unreadable(params: dict[str, Any], exc: XlreportError) -> None:
+    """``--report`` is written also when the input cannot be read: one problem ``unreadable``
+    whose ``reason`` is the refusal's code (docs/codes.md)."""
+    path = params.get("report_path")
+    if not isinstance(path, Path) or not isinstance(exc, (UnreadableInput, SpecError)):
+        return
+    inputs = [p for v in params.values() for p in (v if isinstance(v, tuple) else (v,))
+              if isinstance(p, Path) and p is not path]
+    problem = {"severity": "error", "code": "unreadable", "reason": exc.code, "keys": [],
+               "message": exc.message}
+    try:
+        write_outputs(inputs, (path, {"valid": False, "edition": None, "errors": 1, "warnings": 0,
+                                      "problems": [problem]}))
+    except XlreportError as again:
+        say(f"问题清单也没有写出：{again.message}")
 
 
 def _traceback() -> None:
@@ -396,6 +414,12 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
     with progress_bar() as progress:
         done = collect(list(inputs), out_dir, previous_dir=previous_dir, jobs=jobs,
                        strict=strict, progress=progress)
+    if done.jobs_asked is not None:
+        say(f"注意：这台电脑有 {done.jobs} 个处理器核心，--jobs {done.jobs_asked} 按 {done.jobs} "
+            "个进程运行（更多的进程不会更快，只会更占内存）。")
+    if done.skipped:
+        say(f"已跳过 {len(done.skipped)} 个不是报表的文件（隐藏文件、锁定文件、系统文件）："
+            + "、".join(done.skipped[:5]) + ("等" if len(done.skipped) > 5 else ""))
     for line in done.previous_unreadable:
         say(f"上年报告未使用：{line}")
     if done.previous_found is not None:

@@ -25,7 +25,10 @@ PROBLEMS: dict[str, str] = {
     "credit_code": "统一社会信用代码不正确",
     "edition": "格式版本不符",
     "duplicate": "同一单位同一年度有多份报表",
-    "unreadable": "文件无法读取（collect 的 problems.jsonl；reason 为下表中的拒绝原因）",
+    "unreadable": (
+        "文件无法读取（collect 的 problems.jsonl，以及 read、validate 等命令无法读取输入时的 "
+        "`--report`；reason 为下表中的拒绝原因）"
+    ),
 }
 
 #: Why an input or a request is refused (exit code 2).

@@ -130,6 +130,11 @@ class Collected:
     out_dir: Path
     previous_found: int | None = None
     previous_unreadable: list[str] = field(default_factory=list)
+    #: Files left out as not being returns (lock files, ``Thumbs.db``, hidden files), as shown.
+    skipped: list[str] = field(default_factory=list)
+    #: The processes used, and the number asked for when it was more than the machine's cores.
+    jobs: int = 1
+    jobs_asked: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -159,10 +164,13 @@ def collect(
     are complete; a run that is interrupted leaves them as they were.  One run at a time may use
     ``out_dir``: another one is refused at once."""
     out_dir = Path(out_dir)
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    asked = jobs if jobs is not None and jobs > cores else None
+    jobs = max(1, min(jobs or cores, cores))
     _refuse_overlap(inputs, out_dir, previous_dir)
     skip = [out_dir, *([previous_dir] if previous_dir else [])]
-    files = find(inputs, skip=skip)
+    everything = find(inputs, skip=skip)
+    files = [(path, shown) for path, shown in everything if not is_junk(path.name)]
     if not files:
         raise UsageError("没有找到要读取的文件（请指定报表所在的文件夹或 .xlsx 文件）", code="no_files")
     folder(out_dir)
@@ -175,9 +183,12 @@ def collect(
         except OSError as exc:
             raise unwritable(out_dir, exc) from None
         try:
-            return _collect(files, out_dir, staging, previous_dir, jobs, strict, progress)
+            done = _collect(files, out_dir, staging, previous_dir, jobs, strict, progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    done.skipped = [shown for path, shown in everything if is_junk(path.name)]
+    done.jobs, done.jobs_asked = jobs, asked
+    return done
 
 
 def _refuse_overlap(inputs: Sequence[Path], out_dir: Path, previous_dir: Path | None) -> None:
@@ -223,11 +234,11 @@ def _collect(
     rows: list[Row] = []
     tasks: list[Task] = []
     for i, (path, shown) in enumerate(files):
-        if path.suffix.lower() == ".xlsx" and not path.name.startswith("~$"):
+        if path.suffix.lower() == ".xlsx":
             tasks.append(Task(i, path, shown, staging, strict))
         else:
             rows.append(_not_xlsx(i, path, shown))
-    advance = _progress(progress, "读取报表", len(tasks))
+    advance = _progress(progress, "读取报表", len(files), start=len(rows))
     rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index,))
     _flag_duplicates(rows)
     _name_outputs(rows)
@@ -263,11 +274,22 @@ def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> list[tuple[Pat
     return out
 
 
+#: Files that systems and programs leave beside the returns (compared in lower case).
+JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db", ".ds_store"})
+
+
+def is_junk(name: str) -> bool:
+    """Not a return: a hidden file (macOS ``._x.xlsx``, LibreOffice's ``.~lock.x.xlsx#``),
+    Office's owner file ``~$x.xlsx``, or a file a system leaves in folders (``Thumbs.db``)."""
+    return name.startswith((".", "~$")) or name.lower() in JUNK_NAMES
+
+
 def _walk(root: Path, skipped: set[Path]) -> Iterator[Path]:
+    """The files under ``root``; hidden folders (``.git``, ``.Trash``) are not entered."""
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(STAGING) and _real(here / d) not in skipped
+            d for d in dirnames if not d.startswith(".") and _real(here / d) not in skipped
         )
         for name in sorted(filenames):
             yield here / name
@@ -278,11 +300,8 @@ def _real(path: Path) -> Path:
 
 
 def _not_xlsx(index: int, path: Path, shown: str) -> Row:
-    if path.name.startswith("~$"):
-        why = "是 Excel/WPS 打开文件时生成的临时文件，不是报表；可以删除"
-    else:
-        suffix = path.suffix.lower()
-        why = _NOT_XLSX.get(suffix, f"扩展名为“{suffix or '（无）'}”，请提交填好的 .xlsx 报表")
+    suffix = path.suffix.lower()
+    why = _NOT_XLSX.get(suffix, f"扩展名为“{suffix or '（无）'}”，请提交填好的 .xlsx 报表")
     return Row(index, shown, UNREADABLE, errors=1, first_error=f"不是 .xlsx 文件：{why}")
 
 
@@ -457,10 +476,12 @@ def _jsonl(obj: dict[str, Any]) -> str:
     return dumps(obj, indent=None) + "\n"
 
 
-def _progress(progress: Progress | None, phase: str, total: int) -> Callable[[], None]:
-    done = 0
+def _progress(progress: Progress | None, phase: str, total: int, *, start: int = 0
+              ) -> Callable[[], None]:
+    """Report ``phase`` of ``total`` files, ``start`` of them already done."""
+    done = start
     if progress is not None:
-        progress(phase, 0, total)
+        progress(phase, done, total)
 
     def advance() -> None:
         nonlocal done
@@ -482,8 +503,11 @@ def progress_bar() -> Iterator[Progress]:
     console = Console(stderr=True)
     if not console.is_terminal:
 
+        shown: set[str] = set()
+
         def line(phase: str, done: int, total: int) -> None:
-            if done == 0:
+            if phase not in shown:
+                shown.add(phase)
                 print(f"{phase}：共 {total} 个文件……", file=sys.stderr, flush=True)
 
         yield line
@@ -538,7 +562,8 @@ def _previous_index(
     left out, as is any file that cannot be read (both are listed as unusable)."""
     if not Path(directory).is_dir():
         raise UsageError(f"找不到上年报告所在的文件夹“{directory}”", code="not_found")
-    paths = [p for p, _ in find([directory]) if p.suffix.lower() in (".json", ".xlsx")]
+    paths = [p for p, _ in find([directory])
+             if p.suffix.lower() in (".json", ".xlsx") and not is_junk(p.name)]
     advance = _progress(progress, "读取上年报告", len(paths))
     found: dict[tuple[str, int], list[tuple[str, dict[str, Any]]]] = {}
     unusable: list[str] = []
