@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import EXAMPLE_NAMES, EXAMPLES, example, get, modified, run_cli, write_json
+from conftest import ENV, EXAMPLE_NAMES, EXAMPLES, example, get, modified, run_cli, write_json
 from xlreport import edition as spec_mod
 from xlreport.checks import report
 from xlreport.checks.validate import previous_values, validate_document
@@ -309,3 +311,35 @@ def test_the_same_key_in_different_objects_is_fine() -> None:
     doc = report.loads('{"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 1}]}')
     assert doc == {"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 1}]}
     assert report.loads('{"s": "\\ud83d\\ude00\\t\\n", "t": "' + "字" * 32_767 + '"}')["s"] == "😀\t\n"
+
+
+def test_millions_of_empty_lists_are_refused_before_they_are_built(tmp_path: Path) -> None:
+    """12 MB of ``[]`` under a note key: refused from a scan of the text, in little memory (the
+    child's own peak, VmHWM)."""
+    path = tmp_path / "注释.json"
+    path.write_text('{"_comment": [' + ",".join(["[]"] * 4_000_000) + "]}", encoding="utf-8")
+    code = (
+        "import re, sys\n"
+        "from pathlib import Path\n"
+        "from xlreport.checks import report\n"
+        "from xlreport.errors import UnreadableInput\n"
+        "try:\n"
+        "    report.load(Path(sys.argv[1]))\n"
+        "except UnreadableInput as exc:\n"
+        "    peak = re.search(r'VmHWM:\\s*(\\d+)', Path('/proc/self/status').read_text()).group(1)\n"
+        "    print(exc.code, peak)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                          env=ENV, timeout=120, check=False)
+    code_, peak = proc.stdout.split()
+    assert code_ == "too_large", proc.stderr
+    assert int(peak) < 150 * 1024, f"{peak} KB"
+    proc = run_cli("validate", path)
+    assert proc.returncode == 2 and "个列表或对象" in proc.stderr, proc.stderr
+
+
+def test_a_long_narrative_full_of_commas_is_still_a_report(tmp_path: Path) -> None:
+    doc = example("pingtan_2022")
+    doc["_note"] = "，".join(["a,b"] * 8_000)
+    path = write_json(tmp_path / "长.json", doc)
+    assert report.load(path)["_note"] == doc["_note"]

@@ -26,6 +26,7 @@ META_KEYS = ("edition", "source")
 def loads(text: str, *, name: str = "JSON") -> Any:
     """Parse JSON with exact decimals; a syntax error becomes a one-line Chinese message, and so
     does JSON that does not say one thing (see :func:`_refuse_ambiguous`)."""
+    _refuse_bulk(text, name)
     repeated: list[tuple[dict[str, Any], str]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -50,6 +51,23 @@ def loads(text: str, *, name: str = "JSON") -> Any:
         raise UnreadableInput(f"{name} 嵌套层数过多，不是上报格式的 JSON", code="json") from None
     _refuse_ambiguous(doc, repeated, name)
     return doc
+
+
+#: Bounds that hold before any object is built: a report has a few dozen objects and lists and a few
+#: hundred values; texts may hold commas, up to :data:`MAX_TEXT` characters in each cell.
+MAX_CONTAINERS = 10_000
+MAX_COMMAS = 500_000
+
+
+def _refuse_bulk(text: str, name: str) -> None:
+    """Refuse JSON with far more objects, lists or values than a report (counted in the text, so
+    a file of millions of ``[]`` costs a scan, not millions of Python objects)."""
+    containers = text.count("[") + text.count("{")
+    commas = text.count(",")
+    if containers > MAX_CONTAINERS or commas > MAX_COMMAS:
+        what = f"{containers} 个列表或对象" if containers > MAX_CONTAINERS else f"{commas} 个逗号"
+        raise UnreadableInput(f"{name} 中有 {what}，远多于一份报表所有的，不是上报格式的 JSON",
+                              code="too_large")
 
 
 #: The longest text one cell holds (Excel's limit), so the longest a report may carry.
