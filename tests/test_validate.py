@@ -233,9 +233,9 @@ def test_whole_decimal_in_a_count_cell_is_an_integer() -> None:
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
-        (("validate",), "缺少参数 REPORT.json"),
+        (("validate",), "缺少参数 报告.json"),
         (("validate", "x.json", "--foo"), "没有 --foo 这个选项"),
-        (("nosuchcommand",), "没有 'nosuchcommand' 这个命令"),
+        (("nosuchcommand",), "没有 nosuchcommand 这个命令"),
         (("schema", "--edition", "1999"), "没有“1999”这个格式版本"),
     ],
 )
@@ -248,7 +248,7 @@ def test_usage_mistakes_are_explained_in_chinese(args: tuple[str, ...], phrase: 
 def test_version_and_help() -> None:
     assert run_cli("--version").stdout.startswith("xlreport ")
     proc = run_cli("--help")
-    assert proc.returncode == 0 and "Validate a report" in proc.stdout and "校验" in proc.stdout
+    assert proc.returncode == 0 and "校验上报格式的 JSON 报告" in proc.stdout
 
 
 @pytest.mark.parametrize(
