@@ -127,6 +127,9 @@ def resolve(
     out.update({key: data[key] for key in OVERRIDES if key in data})
     trace = Trace(out, origins, source.name)
     origins[id(out)] = (locate, [])
+    if "publication" in data:
+        out["publication"] = {**base.get("publication", {}), **data["publication"]}
+        trace.register(data["publication"], locate, ["publication"])
     if "migrations" in data:
         out["migrations"] = [*base.get("migrations", []), *data["migrations"]]
         for i, item in enumerate(data["migrations"]):

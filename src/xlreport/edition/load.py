@@ -12,6 +12,7 @@ from ..errors import SpecError, UsageError
 from . import extend
 from . import rules as rules_mod
 from .migration import Declaration
+from .publication import from_data as publication_of
 from .source import Locate, Locator, builtin_path, check_shape, digest, dump, read
 from .spec import BUILTIN_EDITIONS, DEFAULT_EDITION, Spec, expand, sheet_of
 
@@ -100,7 +101,10 @@ def _build(data: Any, source: str, locate: Locate, checked: bool) -> tuple[Spec,
         Declaration.from_data(raw, spec, locate(["migrations", i]))
         for i, raw in enumerate(data.get("migrations", []))
     )
-    return replace(spec, migrations=migrations), locate
+    publication = None
+    if "publication" in data:
+        publication = publication_of(data["publication"], sheets, cells, locate)
+    return replace(spec, migrations=migrations, publication=publication), locate
 
 
 def resolved(path: Path) -> Any:

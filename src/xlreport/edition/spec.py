@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from .kinds import Kind, kind
+from .publication import Publication
 from .source import Locate
 
 if TYPE_CHECKING:  # a spec holds its rules and declarations, and they are read against a spec
@@ -155,6 +156,7 @@ class Spec:
     digest: str
     titles: dict[str, str] = field(default_factory=dict)
     migrations: tuple[Declaration, ...] = ()
+    publication: Publication | None = None
 
     def cell(self, key: str) -> Cell:
         return self.cells[key]
