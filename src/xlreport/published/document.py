@@ -10,16 +10,21 @@ text to print.  Renderers (:mod:`.docx`, :mod:`.html`) draw a :class:`Document` 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from ..edition.publication import Section
+from ..edition.publication import Publication, Section, fill
 from ..edition.spec import Block, Node, Spec
-from ..errors import SpecError
+from ..errors import SpecError, UsageError
 
 #: Kinds of table cells: a block's caption row, the corner over the row headings, a column
 #: heading, a row heading, a value.
 CAPTION, CORNER, COLUMN, ROW, VALUE = "caption", "corner", "column", "row", "value"
+#: Characters per line a row-heading column is made wide enough for, at least and at most.
+_MIN_CHARS, _MAX_CHARS = 4, 12
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,32 @@ class Table:
         """The value cells, in reading order."""
         return [c for c in self.cells if c.kind == VALUE]
 
+    @property
+    def label_columns(self) -> int:
+        """How many columns on the left hold row headings (0 for table 四)."""
+        return min(c.col for c in self.values())
+
+    def column_shares(self) -> list[float]:
+        """The share of the table's width each column gets (they add up to 1).
+
+        Value columns are equal: all the width when there are no row headings, else 60 % of it
+        between them (each 1/16 to 1/4 of the width).  The row-heading columns share the rest in
+        proportion to the characters per line of the widest heading that stands in one of them
+        alone, spread over the rows it spans (4 to 12: a longer heading wraps).
+        """
+        labels = self.label_columns
+        data = self.width - labels
+        if not labels:
+            return [1 / data] * data
+        value = min(max(0.6 / data, 1 / 16), 1 / 4, 0.9 / data)
+        weights = [_MIN_CHARS] * labels
+        for cell in self.cells:
+            if cell.kind == ROW and cell.colspan == 1:
+                lines = -(-len(cell.text) // cell.rowspan)
+                weights[cell.col] = max(weights[cell.col], min(lines, _MAX_CHARS))
+        rest = 1 - value * data
+        return [rest * w / sum(weights) for w in weights] + [value] * data
+
 
 def tables(spec: Spec) -> list[Table]:
     """Every table of the published report of ``spec``, in the order of its sections."""
@@ -83,7 +114,7 @@ def section_table(spec: Spec, section: Section) -> Table | None:
     return _table(spec, section) if section.table is not None else None
 
 
-def _publication(spec: Spec) -> Any:
+def _publication(spec: Spec) -> Publication:
     pub = spec.publication
     if pub is None:
         raise SpecError(
@@ -236,3 +267,157 @@ def _prefix(bands: tuple[tuple[Node, ...], ...], band: int, level: int) -> tuple
     if level >= len(path):
         return None
     return (*bands[:band], path[: level + 1])
+
+
+# --------------------------------------------------------------------------- one report
+
+#: Kinds of paragraphs: body text, a second-level heading (（一）…), a gap left to fill in a draft.
+BODY, SUBHEADING, MISSING = "body", "subheading", "missing"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    kind: str = BODY
+
+
+@dataclass(frozen=True)
+class Part:
+    """One numbered section as printed: heading, paragraphs, then its table (if any)."""
+
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+    table: Table | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """One report ready to draw: ``values`` holds the printed text of every value cell (blank
+    where the data is blank), ``missing`` the sections left without their text."""
+
+    title: str
+    preamble: tuple[Paragraph, ...]
+    parts: tuple[Part, ...]
+    values: dict[str, str]
+    draft: bool
+    missing: tuple[str, ...]
+
+    def text(self, cell: TableCell) -> str:
+        """What a table cell shows: its heading, or the value of its key."""
+        return self.values.get(cell.key, "") if cell.key is not None else cell.text
+
+
+@dataclass(frozen=True)
+class Narrative:
+    """Text given beside the data (``--text``): an opening that replaces the preamble, and the
+    text of sections by their number (``一``)."""
+
+    lead: str | None
+    sections: dict[str, str]
+
+
+def document(
+    spec: Spec,
+    values: Mapping[str, Any],
+    *,
+    blank: Collection[str] = (),
+    narrative: Narrative | None = None,
+    draft: bool = False,
+) -> Document:
+    """The document of one report: ``values`` by cell key (totals completed), ``blank`` the keys
+    the data left blank (printed blank), ``narrative`` text that takes the place of the report's
+    own narrative cells; a section without text is listed in ``missing`` and, in a ``draft``,
+    marked 【待填写：…】."""
+    pub = _publication(spec)
+    printed = {k: "" if k in blank else printed_value(v) for k, v in values.items()}
+    narrative = narrative or Narrative(None, {})
+    title = fill(pub.title, printed) or pub.title
+    if narrative.lead:
+        preamble = paragraphs(narrative.lead)
+    else:
+        sentences = [t for t in (fill(s, printed) for s in pub.preamble) if t]
+        preamble = (Paragraph("".join(sentences)),) if sentences else ()
+    parts: list[Part] = []
+    missing: list[str] = []
+    for section in pub.sections:
+        body: tuple[Paragraph, ...] = ()
+        if section.text is not None:
+            text = narrative.sections.get(section.number) or printed.get(section.text, "")
+            body = paragraphs(text)
+            if not body:
+                missing.append(section.title)
+                body = (Paragraph(f"【待填写：{section.title}】", MISSING),)
+        if section.statement is not None and (sentence := fill(section.statement, printed)):
+            body += (Paragraph(sentence),)
+        parts.append(Part(section.title, body, section_table(spec, section)))
+    return Document(title, preamble, tuple(parts), printed, draft, tuple(missing))
+
+
+def printed_value(value: Any) -> str:
+    """A value as printed: numbers digit for digit as the data has them (12, 4166.241619,
+    0.50), texts as written, blank as nothing."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value).strip()
+
+
+_SUBHEADING = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
+_SECTION_HEADING = re.compile(r"^#*\s*([一二三四五六七八九十]+)、")
+#: A line longer than this, or with a full stop, is a paragraph even if it starts like a heading.
+_HEADING_CHARS = 40
+
+
+def paragraphs(text: str) -> tuple[Paragraph, ...]:
+    """Text as paragraphs, one per non-blank line; a short line starting （一） is a heading."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            out.append(Paragraph(line, SUBHEADING if _is_heading(line, _SUBHEADING) else BODY))
+    return tuple(out)
+
+
+def _is_heading(line: str, pattern: re.Pattern[str]) -> bool:
+    return bool(pattern.match(line)) and len(line) <= _HEADING_CHARS and "。" not in line
+
+
+def narrative(text: str, spec: Spec, *, name: str = "正文") -> Narrative:
+    """Split a Markdown or plain text by its section headings (``一、总体情况``, ``## 五、…``).
+
+    Text before the first heading replaces the preamble (a first line that is a Markdown title
+    ``# …`` is left out: the title comes from the data).  A heading may only open a section that
+    has text; writing under the heading of a table, or the same heading twice, is refused.
+    """
+    pub = _publication(spec)
+    by_number = {s.number: s for s in pub.sections}
+    lead: list[str] = []
+    found: dict[str, list[str]] = {}
+    current = lead
+    lines = text.splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    for line in lines:
+        stripped = line.strip()
+        heading = _SECTION_HEADING.match(stripped)
+        if heading and heading.group(1) in by_number and _is_heading(stripped, _SECTION_HEADING):
+            number = heading.group(1)
+            if number in found:
+                raise UsageError(f"{name}中“{number}、”这一部分写了两次，请只保留一处")
+            current = found[number] = []
+            continue
+        current.append(line)
+    sections = {}
+    for number, body in found.items():
+        content = "\n".join(body).strip()
+        section = by_number[number]
+        if section.text is None:
+            if content:
+                raise UsageError(
+                    f"{name}中“{section.title}”下面写了文字，而这一部分是统计表，由报告的数据生成；"
+                    "请删去这一部分的内容（标题可以保留）"
+                )
+            continue
+        sections[number] = content
+    return Narrative("\n".join(lead).strip() or None, sections)
