@@ -1,4 +1,5 @@
-"""Command line: ``xlreport build | read | validate | collect | merge | fill | migrate | schema | spec``.
+"""Command line: ``xlreport build | read | validate | collect | merge | fill | migrate | publish |
+schema | spec``.
 
 Each command parses its options, calls one library function and prints.  Data (upload JSON, a
 schema, a spec file) goes to stdout or to the files named; every message for a person goes to
@@ -529,6 +530,43 @@ def migrate_workbook(workbook: Path, output: Path, to: str | None, spec_file: Pa
         write_outputs(inputs, (report_path, outcome.to_json()), out=out)
     say("\n".join(outcome.lines()))
     say(f"已写入 {output}")
+
+
+@app.command("publish")
+@click.argument("report_file", metavar="REPORT", type=FILE)
+@click.option("--output", "-o", "outputs", multiple=True, type=FILE,
+              help="发布用的报告文件：.docx、.html 或 .pdf（可以写几个 -o）。 / Output files.")
+@_spec
+@click.option("--text", "text_file", type=FILE,
+              help="正文文件（Markdown 或纯文本），以“一、”“五、”“六、”等标题分段。 / Narrative text.")
+@click.option("--draft", is_flag=True,
+              help="生成草稿：有错误或缺少文字也生成，每页标明“草稿”。 / Draft.")
+@click.option("--fragment", is_flag=True,
+              help="HTML 只写正文部分（样式写在各元素上），用于粘贴到网站编辑器。 / HTML fragment.")
+@handled
+def publish_report(report_file: Path, outputs: tuple[Path, ...], spec_file: Path | None,
+                   text_file: Path | None, draft: bool, fragment: bool) -> int:
+    """生成发布用的政府信息公开工作年度报告（Word、网页、PDF）。 / Render the published annual report.
+
+    REPORT：报告：上报 JSON、填好的 .xlsx 或 merge 生成的汇总报告。
+    """
+    # deferred: python-docx and lxml, needed only to publish
+    from .workflows.publish import publish
+
+    done = publish(report_file, list(outputs), spec_file=spec_file, text_file=text_file,
+                   draft=draft, fragment=fragment)
+    for problem in [*done.result.problems, *done.refusals]:
+        say(problem.line())
+    for path in done.written:
+        say(f"已写入 {path}")
+    if done.written and done.draft:
+        say("这是草稿：每页都标有“草稿”，不能作为正式报告发布。")
+    if not done.valid:
+        first = next(p for p in [*done.result.errors, *done.refusals])
+        if not done.written:
+            say(f"不能发布：{first.message}。改正后重新运行，或加 --draft 先生成草稿。")
+        return EXIT_INVALID
+    return EXIT_VALID
 
 
 def main() -> None:

@@ -332,8 +332,11 @@ def document(
     printed = {k: "" if k in blank else printed_value(v) for k, v in values.items()}
     narrative = narrative or Narrative(None, {})
     title = fill(pub.title, printed) or pub.title
-    if narrative.lead:
-        preamble = paragraphs(narrative.lead)
+    lead = paragraphs(narrative.lead or "")
+    if lead and lead[0].text == title:
+        lead = lead[1:]
+    if lead:
+        preamble = lead
     else:
         sentences = [t for t in (fill(s, printed) for s in pub.preamble) if t]
         preamble = (Paragraph("".join(sentences)),) if sentences else ()
