@@ -24,7 +24,7 @@ from ..errors import SpecError, UsageError
 #: heading, a row heading, a value.
 CAPTION, CORNER, COLUMN, ROW, VALUE = "caption", "corner", "column", "row", "value"
 #: Characters per line a row-heading column is made wide enough for, at least and at most.
-_MIN_CHARS, _MAX_CHARS = 4, 12
+_MIN_CHARS, _MAX_CHARS = 5, 12
 
 
 @dataclass(frozen=True)
@@ -84,16 +84,16 @@ class Table:
     def column_shares(self) -> list[float]:
         """The share of the table's width each column gets (they add up to 1).
 
-        Value columns are equal: all the width when there are no row headings, else 60 % of it
+        Value columns are equal: all the width when there are no row headings, else half of it
         between them (each 1/16 to 1/4 of the width).  The row-heading columns share the rest in
         proportion to the characters per line of the widest heading that stands in one of them
-        alone, spread over the rows it spans (4 to 12: a longer heading wraps).
+        alone, spread over the rows it spans (5 to 12: a longer heading wraps).
         """
         labels = self.label_columns
         data = self.width - labels
         if not labels:
             return [1 / data] * data
-        value = min(max(0.6 / data, 1 / 16), 1 / 4, 0.9 / data)
+        value = min(max(0.5 / data, 1 / 16), 1 / 4, 0.9 / data)
         weights = [_MIN_CHARS] * labels
         for cell in self.cells:
             if cell.kind == ROW and cell.colspan == 1:

@@ -1,7 +1,8 @@
 """A :class:`~.document.Document` as a Word file (python-docx), in the typography of government
 documents (GB/T 9704): A4 portrait, title 宋体 22 pt bold, body 仿宋 16 pt with a two-character
 indent, first-level headings 黑体, second-level 楷体, tables in 宋体 sized to the text width,
-heading rows repeated on every page, no row split across pages, page numbers ``— 1 —``.
+heading rows repeated on every page (a caption or heading row kept with the row after it), no
+row split across pages, page numbers ``— 1 —``.
 
 Fonts are named in the East-Asian font attribute as well (``w:eastAsia``), which is the one Word
 and WPS use for Chinese text.
@@ -28,8 +29,10 @@ MARGINS = (Mm(37), Mm(35), Mm(28), Mm(26))
 TEXT_WIDTH = Mm(156)
 TITLE_FONT, BODY_FONT, HEADING_FONT, SUBHEADING_FONT, TABLE_FONT = "宋体", "仿宋", "黑体", "楷体", "宋体"
 BODY_SIZE, TITLE_SIZE = Pt(16), Pt(22)
-#: Table text: 五号 (10.5 pt), or 小五 (9 pt) when a value column is narrower than 12 mm.
-TABLE_SIZE, SMALL_TABLE_SIZE, NARROW = Pt(10.5), Pt(9), Mm(12)
+#: Table text: 五号 (10.5 pt), or 小五 (9 pt) when a value column is narrower than 11 mm.
+TABLE_SIZE, SMALL_TABLE_SIZE, NARROW = Pt(10.5), Pt(9), Mm(11)
+#: Space between a table cell's border and its text, left and right.
+CELL_MARGIN = Mm(1)
 LINE = Pt(28)
 DRAFT = "草稿"
 
@@ -73,22 +76,18 @@ def _page(word: Any, draft: bool) -> None:
 
 
 def _page_number(paragraph: Any) -> None:
-    """A PAGE field: Word, WPS and LibreOffice show the number of each page."""
-    run = _run(paragraph, "", TITLE_FONT, Pt(14))
-    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"), ("end", None)):
-        if kind is not None:
-            char = OxmlElement("w:fldChar")
-            char.set(qn("w:fldCharType"), kind)
-            run._r.append(char)
-        elif text == "PAGE":
-            instr = OxmlElement("w:instrText")
-            instr.set(qn("xml:space"), "preserve")
-            instr.text = " PAGE "
-            run._r.append(instr)
+    """A PAGE field (begin, instruction, separator, shown number, end — one run each): Word, WPS
+    and LibreOffice show the number of each page."""
+    for kind in ("begin", " PAGE ", "separate", "1", "end"):
+        run = _run(paragraph, "", TITLE_FONT, Pt(14))
+        if kind in ("begin", "separate", "end"):
+            part = OxmlElement("w:fldChar")
+            part.set(qn("w:fldCharType"), kind)
         else:
-            shown = OxmlElement("w:t")
-            shown.text = text
-            run._r.append(shown)
+            part = OxmlElement("w:instrText" if kind.strip() == "PAGE" else "w:t")
+            part.set(qn("xml:space"), "preserve")
+            part.text = kind
+        run._r.append(part)
 
 
 def _styles(word: Any) -> None:
@@ -158,6 +157,7 @@ def _table(word: Any, table: Table, doc: Document) -> None:
     grid.style = word.styles["Table Grid"]
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     grid.autofit = False
+    _cell_margins(grid)
     widths = [int(TEXT_WIDTH * share) for share in table.column_shares()]
     narrow = min(widths[table.label_columns:]) < NARROW
     size = SMALL_TABLE_SIZE if narrow else TABLE_SIZE
@@ -170,6 +170,7 @@ def _table(word: Any, table: Table, doc: Document) -> None:
             props.append(OxmlElement("w:tblHeader"))
         for i, cell in enumerate(row.cells):
             cell.width = widths[i]
+    headings = {c.row for c in table.cells} - {c.row for c in table.values()}
     for cell in table.cells:
         target = grid.cell(cell.row, cell.col)
         if cell.rowspan > 1 or cell.colspan > 1:
@@ -178,6 +179,27 @@ def _table(word: Any, table: Table, doc: Document) -> None:
         para = target.paragraphs[0]
         para.paragraph_format.line_spacing = 1.0
         para.paragraph_format.first_line_indent = Pt(0)
+        para.paragraph_format.keep_with_next = cell.row in headings
         para.alignment = WD_ALIGN_PARAGRAPH.LEFT if cell.kind == "row" else WD_ALIGN_PARAGRAPH.CENTER
         _run(para, doc.text(cell), TABLE_FONT, size)
     word.add_paragraph()
+
+
+def _cell_margins(grid: Any) -> None:
+    """The table as wide as the text, its cells' text 1 mm from the borders."""
+    width = grid._tbl.tblPr.find(qn("w:tblW"))
+    if width is not None:
+        width.set(qn("w:type"), "dxa")
+        width.set(qn("w:w"), str(int(TEXT_WIDTH.twips)))
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        width = OxmlElement(f"w:{side}")
+        width.set(qn("w:w"), str(int(CELL_MARGIN.twips)))
+        width.set(qn("w:type"), "dxa")
+        margins.append(width)
+    props = grid._tbl.tblPr
+    look = props.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        props.append(margins)

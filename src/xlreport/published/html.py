@@ -35,10 +35,10 @@ STYLES: dict[str, str] = {
     "table": f"border-collapse:collapse;width:100%;margin:8pt 0 16pt;font-family:{FONTS['song']};"
              "font-size:10.5pt;line-height:1.3;table-layout:fixed",
     "small": "font-size:9pt",
-    "th": "border:1px solid #000;padding:2pt 3pt;font-weight:normal;text-align:center;"
+    "th": "border:1px solid #000;padding:2pt 1mm;font-weight:normal;text-align:center;"
           "vertical-align:middle",
     "row": "text-align:left",
-    "td": "border:1px solid #000;padding:2pt 3pt;text-align:center;vertical-align:middle",
+    "td": "border:1px solid #000;padding:2pt 1mm;text-align:center;vertical-align:middle",
 }
 
 PRINT_CSS = """\
@@ -52,7 +52,7 @@ PRINT_CSS = """\
 }"""
 
 #: A value column narrower than this share of the width prints its table in 9 pt (see docx).
-NARROW_SHARE = 12 / 156
+NARROW_SHARE = 11 / 156
 
 
 class _Styler:
@@ -130,5 +130,5 @@ def _cell(cell: TableCell, doc: Document, style: _Styler) -> str:
     if cell.kind == ROW:
         scope = "rowgroup" if cell.rowspan > 1 else "row"
         return f'<th scope="{scope}"{spans}{style("th", "row")}>{text}</th>'
-    scope = {CAPTION: "colgroup", CORNER: "col", COLUMN: "colgroup" if cell.colspan > 1 else "col"}
-    return f'<th scope="{scope[cell.kind]}"{spans}{style("th")}>{text}</th>'
+    scopes = {CAPTION: "colgroup", CORNER: "col", COLUMN: "colgroup" if cell.colspan > 1 else "col"}
+    return f'<th scope="{scopes[cell.kind]}"{spans}{style("th")}>{text}</th>'
