@@ -24,8 +24,8 @@ from ..edition.resolve import for_document, requested
 from ..errors import UnreadableInput, UsageError
 from ..published import docx, html, pdf
 from ..published.document import Document, Narrative, document, narrative
-from ..workbook.template import write_atomic
 from ..workbook.precheck import looks_like_workbook
+from ..workbook.template import write_atomic
 
 #: What each output suffix is written as.
 FORMATS = {".docx": "docx", ".html": "html", ".htm": "html", ".pdf": "pdf"}
