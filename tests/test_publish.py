@@ -552,7 +552,9 @@ def test_a_custom_edition_may_change_the_preamble_and_must_publish_every_table(t
         'extends: "2021"\nedition: "2021-local"\ntemplate_version: "1"\nchanges:\n'
         "  - add_sheet: {name: 附表, title: 附表, blocks: [{prefix: extra, rows: [{key: calls, label: 热线}],"
         " columns: [{key: count, label: 件数}]}]}\n", "utf-8")
-    assert run_cli("spec", "check", spec_file).returncode == 0, "templates do not need the document"
+    checked = run_cli("spec", "check", spec_file)
+    assert checked.returncode == 0, "templates do not need the document"
+    assert "注意：用 xlreport publish" in checked.stderr and "附表" in checked.stderr
     done = run_cli("publish", source, "--spec", spec_file, "-o", tmp_path / "r2.html", "--text", _text(tmp_path))
     assert done.returncode == 2 and "附表" in done.stderr and "publication" in done.stderr
     assert not (tmp_path / "r2.html").exists()

@@ -319,6 +319,11 @@ def spec_check(spec_file: Path) -> None:
         f"规格文件正确：{spec.edition} 年版，{len(spec.sheets)} 张工作表，{len(spec.cells)} 个单元格，"
         f"{len(spec.rules)} 条规则（展开为 {len(spec.checks())} 项检查）。"
     )
+    if spec.publication is None:
+        say("注意：没有 publication 一节，不能用 xlreport publish 生成发布用的报告。")
+    else:
+        for line in spec.publication.broken:
+            say(f"注意：用 xlreport publish 生成发布用的报告时会出错：{line}")
 
 
 @spec_app.command("export")
