@@ -1,12 +1,19 @@
 """The tables of the published report, derived from the edition spec: every number of the edition
-once, every label as the spec writes it, a grid covered exactly once by its cells."""
+once, every label as the spec writes it, a grid covered exactly once by its cells; and one
+report's document: values digit for digit, the preamble and the narrative."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from html.parser import HTMLParser
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlreport import edition as spec_mod
-from xlreport.published.document import COLUMN, ROW, VALUE, tables
+from xlreport.published import html
+from xlreport.published.document import COLUMN, ROW, VALUE, Narrative, document, narrative, tables
 
 
 @pytest.mark.parametrize("edition", spec_mod.BUILTIN_EDITIONS)
@@ -68,3 +75,70 @@ def test_the_fee_table_of_2021_is_printed_in_section_six_without_repeating_its_h
     assert six.section == "六、其他需要报告的事项" and six.head == 1
     assert [c.text for c in six.rows()[0]] == [
         "项目", "发出收费通知的件数", "收费通知总金额（元）", "实际收取的总金额（元）"]
+
+
+# --------------------------------------------------------------------------- one report's document
+
+SPEC = spec_mod.builtin("2021")
+NUMBERS = [k for k, c in SPEC.cells.items() if c.numeric]
+
+
+def _value(key: str) -> st.SearchStrategy[object]:
+    kind = SPEC.cell(key).type
+    if kind == "money":
+        return st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False) | st.sampled_from(
+            [Decimal("0.50"), Decimal("12.000100")])
+    return st.integers(min_value=-5 if kind == "signed_count" else 0, max_value=10**7)
+
+
+class _Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self._in = False
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag == "td":
+            self._in = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = self._in and tag != "td"
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.cells[-1] += data
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.fixed_dictionaries({k: st.none() | _value(k) for k in NUMBERS}))
+def test_every_value_is_printed_digit_for_digit_or_blank(values: dict[str, object]) -> None:
+    blank = {k for k, v in values.items() if v is None}
+    doc = document(SPEC, {**values, "unit.name": "某单位", "unit.year": 2025}, blank=blank, draft=True)
+    parser = _Cells()
+    parser.feed(html.render(doc))
+    keys = [c.key for t in tables(SPEC) for c in t.values()]
+    want = ["" if values[k] is None else format(values[k], "f") if isinstance(values[k], Decimal)
+            else str(values[k]) for k in keys]
+    assert parser.cells == want
+
+
+def test_the_preamble_leaves_out_a_sentence_about_a_blank_value() -> None:
+    base = {"unit.name": "某乡人民政府", "unit.year": 2025}
+    without = document(SPEC, base).preamble[0].text
+    assert "统计期限自2025年1月1日起至2025年12月31日止" in without and "联系人" not in without
+    full = document(SPEC, {**base, "unit.contact": "张三", "unit.phone": "0370-1234567"}).preamble[0].text
+    assert "联系人：张三，电话：0370-1234567" in full
+
+
+def test_text_before_the_first_heading_replaces_the_preamble_and_the_title_is_not_repeated() -> None:
+    text = ("# 标题\n某乡人民政府2025年政府信息公开工作年度报告\n本报告由某乡编制。\n"
+            "一、总体情况\n（一）主动公开\n正文一段。\n")
+    found = narrative(text, SPEC)
+    assert found == Narrative("某乡人民政府2025年政府信息公开工作年度报告\n本报告由某乡编制。",
+                              {"一": "（一）主动公开\n正文一段。"})
+    doc = document(SPEC, {"unit.name": "某乡人民政府", "unit.year": 2025}, narrative=found, draft=True)
+    assert [p.text for p in doc.preamble] == ["本报告由某乡编制。"]
+    assert [(p.kind, p.text) for p in doc.parts[0].paragraphs] == [("subheading", "（一）主动公开"),
+                                                                    ("body", "正文一段。")]
+    assert doc.missing == ("五、存在的主要问题及改进情况", "六、其他需要报告的事项")
