@@ -16,16 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks import report
 from ..checks.problems import Problem
-from ..checks.validate import Result, validate_document
+from ..checks.validate import Result
 from ..edition.publication import Publication
-from ..edition.resolve import for_document, requested
 from ..errors import UnreadableInput, UsageError
 from ..published import docx, html, pdf
 from ..published.document import Document, Narrative, document, narrative
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.template import write_atomic
+from .check import read_report, validate_report
 
 #: What each output suffix is written as.
 FORMATS = {".docx": "docx", ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -60,13 +59,9 @@ def load(path: Path, spec_file: Path | None = None) -> Loaded:
     """Read and check a report: a filled workbook (zip) or upload JSON, a merged total included."""
     path = Path(path)
     if looks_like_workbook(path):
-        from ..workbook.reader import read_workbook
-
-        custom = requested(None, spec_file) if spec_file is not None else None
-        result = read_workbook(path, spec=custom).result
+        result = read_report(path, spec_file=spec_file).result
     else:
-        doc = report.load(path)
-        result = validate_document(doc, for_document(doc, None, spec_file))
+        result = validate_report(path, spec_file=spec_file).result
     blank = frozenset(k for p in result.problems if p.code == "blank" for k in p.keys)
     return Loaded(result, blank)
 
