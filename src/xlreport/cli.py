@@ -538,22 +538,22 @@ def migrate_workbook(workbook: Path, output: Path, to: str | None, spec_file: Pa
 
 
 @app.command("publish")
-@click.argument("report_file", metavar="REPORT", type=FILE)
+@click.argument("report_file", metavar="报告", type=FILE)
 @click.option("--output", "-o", "outputs", multiple=True, type=FILE,
-              help="发布用的报告文件：.docx、.html 或 .pdf（可以写几个 -o）。 / Output files.")
+              help="发布用的报告文件：.docx、.html 或 .pdf（可以写几个 -o）。")
 @_spec
 @click.option("--text", "text_file", type=FILE,
-              help="正文文件（Markdown 或纯文本），以“一、”“五、”“六、”等标题分段。 / Narrative text.")
+              help="正文文件（Markdown 或纯文本），以“一、”“五、”“六、”等标题分段。")
 @click.option("--draft", is_flag=True,
-              help="生成草稿：有错误或缺少文字也生成，每页标明“草稿”。 / Draft.")
+              help="生成草稿：有错误或缺少文字也生成，每页标明“草稿”。")
 @click.option("--fragment", is_flag=True,
-              help="HTML 只写正文部分（样式写在各元素上），用于粘贴到网站编辑器。 / HTML fragment.")
+              help="HTML 只写正文部分（样式写在各元素上），用于粘贴到网站编辑器。")
 @handled
 def publish_report(report_file: Path, outputs: tuple[Path, ...], spec_file: Path | None,
                    text_file: Path | None, draft: bool, fragment: bool) -> int:
-    """生成发布用的政府信息公开工作年度报告（Word、网页、PDF）。 / Render the published annual report.
+    """生成发布用的政府信息公开工作年度报告（Word、网页、PDF）。
 
-    REPORT：报告：上报 JSON、填好的 .xlsx 或 merge 生成的汇总报告。
+    报告：上报 JSON、填好的 .xlsx 或 merge 生成的汇总报告。
     """
     # deferred: python-docx and lxml, needed only to publish
     from .workflows.publish import publish

@@ -136,11 +136,16 @@ class Outputs:
         folder(path.parent)
         return path
 
-    def write(self, path: Path, data: bytes | str) -> Path:
-        """Stage ``data`` for ``path``: text (JSON, YAML) as UTF-8, bytes as a workbook."""
+    def write(self, path: Path, data: bytes | str, *, suffixes: tuple[str, ...] = ()) -> Path:
+        """Stage ``data`` for ``path``: text (JSON, YAML) as UTF-8, bytes as a workbook, or either
+        as a file whose name ends in one of ``suffixes`` (a published document)."""
         path = self.check(path)
         suffix = path.suffix.lower()
-        if isinstance(data, str) and suffix in SPREADSHEET_SUFFIXES:
+        if suffixes:
+            if suffix not in suffixes:
+                raise UsageError(f"“{path}”的扩展名应为 {'、'.join(suffixes)} 之一",
+                                 code="output_suffix")
+        elif isinstance(data, str) and suffix in SPREADSHEET_SUFFIXES:
             raise UsageError(f"“{path}”是电子表格的文件名，这里写出的是 JSON 文本；"
                              "请用 .json 结尾的文件名", code="output_suffix")
         if isinstance(data, bytes) and suffix != ".xlsx":

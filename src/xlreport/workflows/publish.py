@@ -20,10 +20,10 @@ from ..checks.problems import Problem
 from ..checks.validate import Result
 from ..edition.publication import Publication
 from ..errors import UnreadableInput, UsageError
+from ..outputs import Outputs
 from ..published import docx, html, pdf
 from ..published.document import Document, Narrative, document, narrative
 from ..workbook.precheck import looks_like_workbook
-from ..workbook.template import write_atomic
 from .check import read_report, validate_report
 
 #: What each output suffix is written as.
@@ -80,21 +80,23 @@ def publish(
     Nothing is written when the report is invalid or a section lacks its text, unless ``draft``:
     then the gaps are marked 【待填写：…】 and every page says 草稿.
     """
-    kinds = _formats(path, outputs)
-    if "pdf" in kinds:
-        pdf.soffice()
-    loaded = load(path, spec_file)
-    spec = loaded.result.spec
-    text = narrative(_read_text(text_file), spec, name=text_file.name) if text_file else None
-    doc = document(spec, loaded.result.values, blank=loaded.blank, narrative=text, draft=draft)
-    done = Published(loaded.result, _missing(doc, spec.publication, text), draft=draft)
-    if not draft and not done.valid:
-        return done
-    rendered: dict[str, bytes] = {}
-    for out, kind in zip(outputs, kinds, strict=True):
-        if kind not in rendered:
-            rendered[kind] = _render(kind, doc, rendered, fragment)
-        done.written.append(write_atomic(out, rendered[kind]))
+    with Outputs([path, spec_file, text_file]) as staged:
+        kinds = _formats(outputs, staged)
+        if "pdf" in kinds:
+            pdf.soffice()
+        loaded = load(path, spec_file)
+        spec = loaded.result.spec
+        text = narrative(_read_text(text_file), spec, name=text_file.name) if text_file else None
+        doc = document(spec, loaded.result.values, blank=loaded.blank, narrative=text, draft=draft)
+        done = Published(loaded.result, _missing(doc, spec.publication, text), draft=draft)
+        if not draft and not done.valid:
+            return done
+        rendered: dict[str, bytes] = {}
+        for out, kind in zip(outputs, kinds, strict=True):
+            if kind not in rendered:
+                rendered[kind] = _render(kind, doc, rendered, fragment)
+            done.written.append(staged.write(out, rendered[kind], suffixes=tuple(FORMATS)))
+        staged.commit()
     return done
 
 
@@ -108,8 +110,8 @@ def _render(kind: str, doc: Document, rendered: dict[str, bytes], fragment: bool
     return pdf.from_docx(word)
 
 
-def _formats(path: Path, outputs: Sequence[Path]) -> list[str]:
-    """The format of each output; refuses an unknown suffix, an output that is the input, and
+def _formats(outputs: Sequence[Path], staged: Outputs) -> list[str]:
+    """The format of each output; refuses an unknown suffix, an output that is an input, and
     the same output twice — before anything is read."""
     if not outputs:
         raise UsageError("请用 -o 指定输出文件，如 -o 报告.docx（也可以是 .html、.pdf，可以写几个 -o）")
@@ -119,8 +121,7 @@ def _formats(path: Path, outputs: Sequence[Path]) -> list[str]:
         kind = FORMATS.get(out.suffix.lower())
         if kind is None:
             raise UsageError(f"不知道把报告写成什么格式：“{out.name}”；输出文件名应以 .docx、.html 或 .pdf 结尾")
-        if out.resolve() == Path(path).resolve():
-            raise UsageError(f"输出文件“{out.name}”就是输入的报告，不能覆盖它；请换一个文件名")
+        staged.check(out)
         if out.resolve() in seen:
             raise UsageError(f"输出文件“{out.name}”写了两次")
         seen.add(out.resolve())
