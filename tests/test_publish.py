@@ -484,7 +484,7 @@ def test_usage_mistakes_exit_2_before_reading(tmp_path: Path) -> None:
     copy = tmp_path / "r.html"
     copy.write_text("{}", "utf-8")
     done = run_cli("publish", copy, "-o", copy)
-    assert done.returncode == 2 and "不能覆盖" in done.stderr and copy.read_text("utf-8") == "{}"
+    assert done.returncode == 2 and "就是输入文件" in done.stderr and copy.read_text("utf-8") == "{}"
     done = run_cli("publish", tmp_path / "none.json", "-o", tmp_path / "a.html")
     assert done.returncode == 2 and "找不到文件" in done.stderr
 
