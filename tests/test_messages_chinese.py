@@ -21,8 +21,11 @@ from xlreport.edition.load import builtin
 
 #: Names of programs, formats and the tool itself, which have no Chinese name.
 NAMES = {"xlreport", "Excel", "WPS", "LibreOffice", "JSON", "Schema", "YAML", "CSV", "Markdown",
-         "UTF", "GBK", "CPU", "Tab", "zip", "null", "xlsx", "json", "yaml", "csv", "jsonl", "templates"}
+         "UTF", "GBK", "CPU", "Word", "PDF", "HTML", "DOCX", "Tab", "zip", "null", "xlsx", "json",
+         "yaml", "csv", "jsonl", "templates"}
 RULE_IDS = {rule.id for edition in ("2021", "2019") for rule in builtin(edition).rules}
+
+
 def _names(schema: object) -> set[str]:
     if isinstance(schema, dict):
         own = set(schema.get("properties", {})) | set(schema.get("required", []))

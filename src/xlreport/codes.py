@@ -62,12 +62,18 @@ REFUSALS: dict[str, str] = {
     "spec_missing": "找不到规格文件",
     "spec_too_large": "规格文件过大、嵌套过深或别名过多",
     "registry": "模板版本登记冲突",
+    "spec_publication": "规格文件中发布的报告结构（publication）有误",
+    # publishing
+    "no_soffice": "生成 PDF 需要 LibreOffice，但没有找到 soffice",
+    "pdf_failed": "LibreOffice 没能把报告转换成 PDF",
+    "pdf_timeout": "LibreOffice 转换 PDF 超时",
+    "text_encoding": "正文文件不是 UTF-8 或 GBK 编码的文本",
     # writing files
     "unwritable": "输出文件无法写入（没有权限、只读、磁盘已满、正被其他程序打开、是文件夹）",
     "busy": "结果文件夹正在被另一个 collect 使用",
     "output_is_input": "输出文件或结果文件夹就是输入",
     "output_twice": "同一个文件被指定为两个输出",
-    "output_suffix": "输出文件的扩展名与内容不符（JSON 写到 .xlsx，或工作簿不写到 .xlsx）",
+    "output_suffix": "输出文件的扩展名与内容不符（JSON 写到 .xlsx，工作簿不写到 .xlsx，报告不写到 .docx、.html、.pdf）",
     # requests
     "usage": "命令用法不对",
     "previous_year": "上年报告的年度不对",

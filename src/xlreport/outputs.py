@@ -148,7 +148,7 @@ class Outputs:
         elif isinstance(data, str) and suffix in SPREADSHEET_SUFFIXES:
             raise UsageError(f"“{path}”是电子表格的文件名，这里写出的是 JSON 文本；"
                              "请用 .json 结尾的文件名", code="output_suffix")
-        if isinstance(data, bytes) and suffix != ".xlsx":
+        elif isinstance(data, bytes) and suffix != ".xlsx":
             raise UsageError(f"“{path}”不是 .xlsx 文件名，这里写出的是 Excel 工作簿；"
                              "请用 .xlsx 结尾的文件名", code="output_suffix")
         raw = data.encode("utf-8") if isinstance(data, str) else data

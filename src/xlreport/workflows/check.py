@@ -9,6 +9,7 @@ answer from either command.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ def read_report(
 
 @dataclass(frozen=True)
 class Validated:
-    """A checked upload JSON report and the notes (top-level ``_`` items) it carried."""
+    """A checked upload JSON report, the notes (top-level ``_`` items) it carried, and each
+    number as it was written (``12.50``; the checked values are canonical, ``12.5``)."""
 
     result: Result
     notes: dict[str, Any] = field(default_factory=dict)
+    written: dict[str, Any] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         """The completed report (blanks as 0, totals computed), its notes kept."""
@@ -56,4 +59,6 @@ def validate_report(
     result = validate_document(doc, spec, prev=last.values if last else None, strict=strict)
     if last is not None:
         last.check_year(last_year.year_of(result.values))
-    return Validated(result, {k: v for k, v in doc.items() if k.startswith("_")})
+    written = {k: v for k, v in report.flatten(doc, spec).items()
+               if isinstance(v, int | Decimal) and not isinstance(v, bool)}
+    return Validated(result, {k: v for k, v in doc.items() if k.startswith("_")}, written)

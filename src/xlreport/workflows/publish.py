@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..checks.problems import Problem
 from ..checks.validate import Result
@@ -34,10 +35,11 @@ MAX_TEXT_BYTES = 2 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Loaded:
-    """A checked report and the cells its data left blank (printed blank)."""
+    """A checked report, the cells its data left blank (printed blank) and the values to print."""
 
     result: Result
     blank: frozenset[str]
+    values: dict[str, Any]
 
 
 @dataclass
@@ -56,14 +58,18 @@ class Published:
 
 
 def load(path: Path, spec_file: Path | None = None) -> Loaded:
-    """Read and check a report: a filled workbook (zip) or upload JSON, a merged total included."""
+    """Read and check a report: a filled workbook (zip) or upload JSON, a merged total included.
+    A number is printed as the JSON writes it (``12.50``), a computed total as computed."""
     path = Path(path)
     if looks_like_workbook(path):
-        result = read_report(path, spec_file=spec_file).result
+        result, written = read_report(path, spec_file=spec_file).result, {}
     else:
-        result = validate_report(path, spec_file=spec_file).result
+        checked = validate_report(path, spec_file=spec_file)
+        result, written = checked.result, checked.written
     blank = frozenset(k for p in result.problems if p.code == "blank" for k in p.keys)
-    return Loaded(result, blank)
+    values = {k: written[k] if k in written and written[k] == v else v
+              for k, v in result.values.items()}
+    return Loaded(result, blank, values)
 
 
 def publish(
@@ -87,7 +93,7 @@ def publish(
         loaded = load(path, spec_file)
         spec = loaded.result.spec
         text = narrative(_read_text(text_file), spec, name=text_file.name) if text_file else None
-        doc = document(spec, loaded.result.values, blank=loaded.blank, narrative=text, draft=draft)
+        doc = document(spec, loaded.values, blank=loaded.blank, narrative=text, draft=draft)
         done = Published(loaded.result, _missing(doc, spec.publication, text), draft=draft)
         if not draft and not done.valid:
             return done
