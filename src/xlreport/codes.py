@@ -29,6 +29,13 @@ PROBLEMS: dict[str, str] = {
         "文件无法读取（collect 的 problems.jsonl，以及 read、validate 等命令无法读取输入时的 "
         "`--report`；reason 为下表中的拒绝原因）"
     ),
+    # published reports (import)
+    "count": "已公开的报告中，一行印出的数的个数与表格的列数不符",
+    "unmatched": "已公开的报告中，表格的行名对应不上报表格式中的任何一行",
+    "twice": "已公开的报告中，同一行出现在两处",
+    "header": "已公开的报告中，表头与报表格式不符",
+    "table_missing": "已公开的报告中找不到某张统计表",
+    "narrative": "已公开的报告中，正文所述的数与统计表不符",
 }
 
 #: Why an input or a request is refused (exit code 2).
