@@ -362,6 +362,73 @@ def read(workbook: Path, output: Path | None, report_path: Path | None, previous
     return finish(result.result)
 
 
+@app.command("import")
+@handled
+def import_published(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE", help="已公开的年度报告（.html/.htm、.docx、.pdf、.txt/.md），可以多个。"),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False,
+                     help="上报 JSON 写到这个文件（默认输出到屏幕）。 / Write the upload JSON here."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", file_okay=False,
+                     help="多个文件时，每份有效报告写成“单位_年度.json”放在这个文件夹。 / Output folder."),
+    ] = None,
+    edition: EditionOpt = None,
+    spec_file: SpecOpt = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="单位名称（默认取报告标题中的）。 / Unit name.")
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="报告年度（默认取报告标题中的）。 / Report year.")
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", dir_okay=False,
+                     help="上年报告（JSON、.xlsx 或已公开的报告），用于跨年度校验。 / Last year's report."),
+    ] = None,
+    report_path: ReportOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """读取已公开的年度报告（网页、Word、PDF、复制的文本），校验后输出上报 JSON。
+    / Read published annual reports back into validated upload JSON."""
+    from .workflows import importing
+    from .workflows.previous import load as load_previous
+
+    spec = resolve_spec(edition, spec_file) if spec_file is not None else None
+    last = load_previous(previous) if previous is not None else None
+    outcomes = importing.run(files, output=output, out_dir=out_dir, spec=spec,
+                             edition=None if spec else edition, unit=unit, year=year,
+                             strict=strict, previous=last)
+    if report_path is not None:
+        importing.write_report(report_path, outcomes)
+    if len(outcomes) == 1 and outcomes[0].imported is not None:
+        one = outcomes[0].imported
+        if one.valid and (output is None or str(output) == "-"):
+            write_json(None, one.document())
+        finish(one.result, None)
+        return
+    for outcome in outcomes:
+        name = outcome.path.name
+        if outcome.imported is None:
+            say(f"{name}：无法读取：{outcome.error.message if outcome.error else ''}")
+            continue
+        for problem in outcome.imported.problems:
+            say(f"{name}：{problem.line()}")
+        errors = len(outcome.imported.result.errors)
+        say(f"{name}：" + (f"不通过（{errors} 个错误）" if errors else f"通过，已写入 {outcome.output}"))
+    unreadable = sum(o.imported is None for o in outcomes)
+    invalid = sum(o.imported is not None and not o.valid for o in outcomes)
+    say(f"共 {len(outcomes)} 个文件：通过 {len(outcomes) - unreadable - invalid}，不通过 {invalid}，"
+        f"无法读取 {unreadable}。")
+    raise typer.Exit(EXIT_UNREADABLE if unreadable else EXIT_INVALID if invalid else EXIT_VALID)
+
+
 @app.command("merge")
 @click.argument("reports", metavar="报告...", nargs=-1, required=True, type=ANY_PATH)
 @click.option("--output", "-o", type=FILE,
