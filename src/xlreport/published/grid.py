@@ -31,7 +31,7 @@ class Where:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     def words(self) -> str:
-        """In words: ``第 2 个表格第 5 行第 3 列``, ``第 3 页第 12 行``, ``第 70 行第 3 项``."""
+        """In words: ``第 2 个表格第 5 行第 3 格``, ``第 3 页第 12 行``, ``第 70 行第 3 项``."""
         parts = []
         if self.page is not None:
             parts.append(f"第 {self.page} 页")
@@ -42,7 +42,7 @@ class Where:
         if self.line is not None:
             parts.append(f"第 {self.line} 行")
         if self.column is not None:
-            parts.append(f"第 {self.column} {'项' if self.format == 'text' else '列'}")
+            parts.append(f"第 {self.column} {'项' if self.format == 'text' else '格'}")
         return "".join(parts)
 
 

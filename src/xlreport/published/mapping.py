@@ -46,7 +46,9 @@ class Printed:
     columns: tuple[tuple[str, ...], ...]
     rows: tuple[tuple[str, ...], ...]
     keys: tuple[tuple[str, ...], ...]
-    headings: tuple[str, ...] = ()
+    caption: str | None = None
+    corner: str | None = None
+    column_caption: str | None = None
 
     @property
     def labelled(self) -> bool:
@@ -73,19 +75,24 @@ def printed_tables(spec: Spec) -> tuple[Printed, ...]:
             if not first.numeric:
                 continue
             key = [[index[sheet.name, bi, r, c] for c in range(len(cols))] for r in range(len(rows))]
-            headings = tuple(h for h in (block.corner, block.column_caption, block.caption) if h)
-            name = short_table(sheet.title) + (f" {block.caption}" if block.caption else "")
+            heads = {"caption": block.caption, "corner": block.corner,
+                     "column_caption": block.column_caption}
+            table = short_table(sheet.title)
+            if table == sheet.title and block.caption:  # a table inside a narrative section
+                name = f"{block.caption}中的表格"
+            else:
+                name = table + (f" {block.caption}" if block.caption else "")
             if block.transposed:
                 out.append(Printed(
                     sheet.name, name,
                     columns=tuple(r + c for r in rows for c in cols),
                     rows=((),),
                     keys=(tuple(k for row in key for k in row),),
-                    headings=headings,
+                    **heads,
                 ))
             else:
                 out.append(Printed(sheet.name, name, tuple(cols), tuple(rows),
-                                   tuple(tuple(row) for row in key), headings))
+                                   tuple(tuple(row) for row in key), **heads))
     return tuple(out)
 
 
@@ -371,25 +378,44 @@ def _columns(
 
 def _positions(printed: Printed, table: Table, header: list[int]) -> list[int] | None:
     """Position of each printed column in ``table`` given its header rows, if every column is
-    under exactly one header cell (a header cell spanning positions counts once, at its left)."""
+    under exactly one header cell (a header cell spanning positions counts once, at its left).
+
+    A grid without spans (Markdown, a table whose merged cells were split) prints a group
+    heading only at its first position; when the header as printed places no column, each empty
+    header cell with a heading below it is read as part of the heading on its left.
+    """
     if not header:
         return None
     grid = table.grid()
     width = len(grid[0]) if grid else 0
-    stacks: list[tuple[list[str], int]] = []
+    slots = [[grid[i][c] for c in range(width)] for i in header]
+    texts = [["" if s is None else label(s.span.text) for s in row] for row in slots]
+    lefts = [[s is None or s.left for s in row] for row in slots]
+    found = _placed(printed, texts, lefts)
+    if found is None:
+        filled = [row[:] for row in texts]
+        for i in range(len(filled) - 2, -1, -1):
+            for c in range(1, width):
+                if not filled[i][c] and filled[i][c - 1] and filled[i + 1][c]:
+                    filled[i][c] = filled[i][c - 1]
+                    lefts[i][c] = False
+        found = _placed(printed, filled, lefts)
+    return found
+
+
+def _placed(printed: Printed, texts: list[list[str]], lefts: list[list[bool]]) -> list[int] | None:
+    width = len(texts[0]) if texts else 0
+    stacks: list[tuple[list[str], bool]] = []
     for c in range(width):
         stack: list[str] = []
         left = True
-        for i in header:
-            slot = grid[i][c]
-            if slot is None:
-                continue
-            text = label(slot.span.text)
+        for i, row in enumerate(texts):
+            text = row[c]
             if text and (not stack or stack[-1] != text):
                 stack.append(text)
-                left = slot.left
+                left = lefts[i][c]
             elif text:
-                left = left and slot.left
+                left = left and lefts[i][c]
         stacks.append((stack, left))
     positions = []
     for path in printed.columns:

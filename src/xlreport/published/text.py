@@ -64,25 +64,14 @@ def value(text: str) -> Value | None:
     if raw in BLANKS:
         return Value(None)
     ascii_ = unicodedata.normalize("NFKC", raw).replace("－", "-").replace("−", "-")
-    ascii_ = ascii_.replace(" ", "")
     if ascii_ in BLANKS:
         return Value(None)
     if not _NUMBER.fullmatch(ascii_):
         return None
     notes = []
-    if ascii_ != raw.replace(" ", ""):
+    if ascii_ != raw:
         notes.append("全角数字")
     if "," in ascii_:
         notes.append("千分位逗号")
     number = Decimal(ascii_.replace(",", ""))
     return Value(number, "、".join(notes))
-
-
-def is_value(text: str) -> bool:
-    """True if ``text`` prints a value (a number or a blank mark)."""
-    return value(text) is not None
-
-
-def plain_number(text: str) -> bool:
-    """True if ``text`` is a number written without separators (what a text line's field holds)."""
-    return bool(_PLAIN.fullmatch(text))
