@@ -516,7 +516,8 @@ def _positional(row: Row, positions: list[int]) -> tuple[list[Span | None], str]
     ]
     if others:
         shown = sum(1 for s in cells if s is not None) + len(others)
-        return cells, f"印有 {shown} 个数，而这张表有 {len(positions)} 列"
+        return cells, (f"印有 {shown} 个数，而这张表有 {len(positions)} 列" if shown != len(positions)
+                       else f"有 {len(others)} 个数不在任何一列之下")
     if spanned:
         return cells, "有一个数跨了几列或几行"
     return cells, ""

@@ -35,17 +35,19 @@ class Title:
 
 
 def title(doc: Document) -> Title:
-    """The unit and year from the report's title."""
-    for para in list(doc.paragraphs())[:TITLE_PARAGRAPHS]:
-        text = clean(para.text).replace(" ", "")
-        if _REPORT not in label(text):
-            continue
-        match = _TITLE.match(text)
-        if match is None:
-            return Title(None, None, para)
-        unit = (match["before"] + match["after"]).strip("《》“”\"' ")
-        unit = unit.removeprefix("关于").removesuffix("的").strip()
-        return Title(unit or None, int(match["year"]), para)
+    """The unit and year from the report's title (which a PDF may wrap over two or three lines)."""
+    paragraphs = list(doc.paragraphs())[:TITLE_PARAGRAPHS]
+    for i, para in enumerate(paragraphs):
+        for j in range(i + 1, min(i + 4, len(paragraphs) + 1)):
+            text = "".join(clean(p.text) for p in paragraphs[i:j]).replace(" ", "")
+            if _REPORT not in label(text):
+                continue
+            match = _TITLE.match(text)
+            if match is None:
+                return Title(None, None, para)
+            unit = (match["before"] + match["after"]).strip("《》“”\"' ")
+            unit = unit.removeprefix("关于").removesuffix("的").strip()
+            return Title(unit or None, int(match["year"]), para)
     return Title(None, None, None)
 
 
