@@ -34,6 +34,8 @@ from .text import clean, label, value
 HEADER_ROWS = 8
 #: How many label-only lines of pasted text may carry the start of a broken row label.
 PENDING_ROWS = 3
+#: The columns of a table part that are read in the format's order (no positions to go by).
+IN_ORDER: list[int] = []
 
 
 @dataclass(frozen=True)
@@ -356,16 +358,9 @@ def _columns(
     positions = _positions(printed, table, [h.index for h in header])
     if positions is not None:
         return positions
-    earlier = [x for x in matches if x.printed is printed and x.doc_row.table is not table
-               and x.doc_row.table.where.table is not None
-               and table.where.table is not None
-               and x.doc_row.table.where.table < table.where.table]
-    for x in sorted(earlier, key=lambda x: -(x.doc_row.table.where.table or 0)):
-        before = header_rows.get(id(x.doc_row), [])
-        prior = x.doc_row.table
-        found = _positions(printed, prior, [h.index for h in before])
-        if found is not None and len(prior.grid()[0]) == len(table.grid()[0]):
-            return found
+    if not header and any(x.printed is printed and x.doc_row.table is not table
+                          and _before(x.doc_row.table, table) for x in matches):
+        return IN_ORDER  # the rest of a table after a page break, without a header of its own
     missing = _missing_columns(printed, header)
     out.problems.append(_problem(
         "header", first.doc_row.where,
@@ -374,6 +369,10 @@ def _columns(
         keys=tuple(k for row in printed.keys for k in row),
     ))
     return None
+
+
+def _before(a: Table, b: Table) -> bool:
+    return a.where.table is not None and b.where.table is not None and a.where.table < b.where.table
 
 
 def _positions(printed: Printed, table: Table, header: list[int]) -> list[int] | None:
@@ -459,7 +458,7 @@ def _read_row(m: _Match, positions: list[int] | None, out: Located) -> None:
     printed, row, r = m.printed, m.doc_row, m.row
     keys = printed.keys[r]
     n = len(printed.columns)
-    if positions is None:
+    if not positions:
         cells: list[Span | None] = list(row.values)
         extra = len(row.values) - n
         problem = (

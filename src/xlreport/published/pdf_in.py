@@ -10,7 +10,8 @@ hostile PDF (a Flate bomb, a page of a million operators) costs memory and time 
 process that parses it; so parsing runs in a child process under ``RLIMIT_AS`` and a time limit,
 after the page count has been checked, and hands back plain JSON.
 
-A table that continues at the top of the next page with the same columns is joined to the part
+Text wrapped inside a cell is one text (a narrow column wraps ``309`` as ``30`` over ``9``): the
+lines of a cell are joined without a space.  A table that continues at the top of the next page with the same columns is joined to the part
 before it; a row cut in two by the page break (its label's last characters at the top of the
 next page, no number among them) is joined back into one row.
 """
@@ -252,7 +253,7 @@ def _table_data(table: Any) -> dict[str, Any]:
                 "col": col,
                 "colspan": max(1, _index(xs, x1) - col),
                 "rowspan": max(1, _index(ys, bottom) - at),
-                "text": texts[r][c] or "",
+                "text": (texts[r][c] or "").replace("\n", ""),
             })
     for cells in rows:
         cells.sort(key=lambda cell: cell["col"])

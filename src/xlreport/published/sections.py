@@ -35,20 +35,29 @@ class Title:
 
 
 def title(doc: Document) -> Title:
-    """The unit and year from the report's title (which a PDF may wrap over two or three lines)."""
+    """The unit and year from the report's title: the first paragraph naming the report, or the
+    fewest consecutive paragraphs that do so together (a PDF wraps a long title over lines)."""
     paragraphs = list(doc.paragraphs())[:TITLE_PARAGRAPHS]
-    for i, para in enumerate(paragraphs):
-        for j in range(i + 1, min(i + 4, len(paragraphs) + 1)):
-            text = "".join(clean(p.text) for p in paragraphs[i:j]).replace(" ", "")
-            if _REPORT not in label(text):
-                continue
-            match = _TITLE.match(text)
-            if match is None:
-                return Title(None, None, para)
-            unit = (match["before"] + match["after"]).strip("《》“”\"' ")
-            unit = unit.removeprefix("关于").removesuffix("的").strip()
-            return Title(unit or None, int(match["year"]), para)
+    texts = [clean(p.text).replace(" ", "") for p in paragraphs]
+
+    def names(i: int, j: int) -> bool:
+        return _REPORT in label("".join(texts[i:j]))
+
+    for width in (1, 2, 3):
+        for i in range(len(texts) - width + 1):
+            j = i + width
+            if names(i, j) and not names(i + 1, j) and not names(i, j - 1):
+                return _parse_title("".join(texts[i:j]), paragraphs[i])
     return Title(None, None, None)
+
+
+def _parse_title(text: str, para: Paragraph) -> Title:
+    match = _TITLE.match(text)
+    if match is None:
+        return Title(None, None, para)
+    unit = (match["before"] + match["after"]).strip("《》“”\"' ")
+    unit = unit.removeprefix("关于").removesuffix("的").strip()
+    return Title(unit or None, int(match["year"]), para)
 
 
 def narrative(doc: Document, spec: Spec, skip_lines: set[int]) -> dict[str, str | None]:

@@ -15,6 +15,9 @@ from ..errors import UsageError
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
 
+#: Suffixes of published reports (read by :mod:`xlreport.published`).
+PUBLISHED = frozenset({".html", ".htm", ".xhtml", ".docx", ".pdf", ".txt", ".md", ".markdown"})
+
 
 @dataclass(frozen=True)
 class Previous:
@@ -35,10 +38,17 @@ class Previous:
 
 
 def load(path: Path) -> Previous:
-    """Last year's report, as upload JSON or as a filled workbook (its own data problems do not
-    matter; cells that could not be read take no part in the cross-year rules)."""
+    """Last year's report, as upload JSON, a filled workbook or a published report (HTML, DOCX,
+    PDF, text); its own data problems do not matter, cells that could not be read take no part
+    in the cross-year rules."""
     path = Path(path)
-    if looks_like_workbook(path):
+    if path.suffix.lower() in PUBLISHED:
+        from ..published.reader import import_report
+
+        imported = import_report(path)
+        kept = {k: v for k, v in imported.result.values.items() if v is not None}
+        doc, spec = report.nest(kept, imported.spec), imported.spec
+    elif looks_like_workbook(path):
         last = read_workbook(path)
         kept = {k: v for k, v in last.result.values.items() if v is not None}
         doc, spec = report.nest(kept, last.spec), last.spec
