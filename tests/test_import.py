@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE_NAMES, PUBLISHED, example, run_cli, write_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from conftest import EXAMPLE_NAMES, PUBLISHED, example, run_cli, write_json
 from support import libreoffice
 from support import published as pub
-
 from xlreport.checks.validate import validate_document
 from xlreport.edition import builtin
 from xlreport.edition.resolve import for_document
@@ -190,12 +190,13 @@ def test_a_row_with_one_number_too_many_is_an_error_and_its_cells_stay_blank(
     got = import_report(_save(tmp_path / "extra.html", page))
     [error] = got.result.errors
     assert error.code == "count"
-    assert error.message.startswith("表二 第二十条第（五）项 行政许可（第 2 个表格第 3 行）：印有 2 个数，而这张表有 1 列")
+    assert error.message.startswith(
+        "表二 第二十条第（五）项 行政许可（第 2 个表格第 3 行）：印有 2 个数，而这张表有 1 列")
     assert got.result.values["proactive.licensing.decisions"] is None
 
 
 def test_two_tables_claiming_to_be_table_three_are_an_error_for_every_row(tmp_path: Path) -> None:
-    spec, want, page = _html()
+    spec, _want, page = _html()
     start = page.index("<table class=MsoNormalTable", page.index("三、收到和处理"))
     end = page.index("</table>", start) + len("</table>")
     page = page[:end] + page[start:end] + page[end:]

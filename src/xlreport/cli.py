@@ -1,5 +1,5 @@
-"""Command line: ``xlreport build | read | validate | collect | merge | fill | migrate | publish |
-schema | spec``.
+"""Command line: ``xlreport build | read | validate | import | collect | merge | fill | migrate |
+publish | schema | spec``.
 
 Each command parses its options, calls one library function and prints.  Data (upload JSON, a
 schema, a spec file) goes to stdout or to the files named; every message for a person goes to
@@ -29,6 +29,7 @@ from .errors import SpecError, UnreadableInput, UsageError, XlreportError, os_re
 from .outputs import Outputs
 from .workflows.check import read_report, validate_report
 from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
+from .workflows.importing import import_files
 from .workflows.merge import roll_up
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -270,7 +271,7 @@ def spec_app(ctx: click.Context) -> int | None:
 @_edition
 @_spec
 @click.option("--previous", type=FILE,
-              help="上年报告（JSON 或填好的 .xlsx，可以是上一版本的），用于跨年度校验。")
+              help="上年报告（JSON、填好的 .xlsx 或已公开的年报，可以是上一版本的），用于跨年度校验。")
 @_report
 @_strict
 @click.option("--output", "-o", type=FILE,
@@ -344,7 +345,7 @@ def spec_export(edition: str | None, spec_file: Path | None, output: Path | None
               help="上报 JSON 写到这个文件（默认输出到屏幕）。")
 @_report
 @click.option("--previous", type=FILE,
-              help="上年报告（JSON 或填好的 .xlsx），用于跨年度校验。")
+              help="上年报告（JSON、填好的 .xlsx 或已公开的年报），用于跨年度校验。")
 @_strict
 @_spec
 @handled
@@ -363,56 +364,37 @@ def read(workbook: Path, output: Path | None, report_path: Path | None, previous
 
 
 @app.command("import")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=FILE)
+@click.option("--output", "-o", type=FILE,
+              help="上报 JSON 写到这个文件（默认输出到屏幕）。 / Write the upload JSON here.")
+@click.option("--out-dir", type=FOLDER,
+              help="多个文件时，每份有效报告写成“单位_年度.json”放在这个文件夹。 / Output folder.")
+@_edition
+@_spec
+@click.option("--unit", help="单位名称（默认取报告标题中的）。 / Unit name.")
+@click.option("--year", type=int, help="报告年度（默认取报告标题中的）。 / Report year.")
+@click.option("--previous", type=FILE,
+              help="上年报告（JSON、.xlsx 或已公开的报告），用于跨年度校验。 / Last year's report.")
+@_report
+@_strict
 @handled
-def import_published(
-    files: Annotated[
-        list[Path],
-        typer.Argument(metavar="FILE", help="已公开的年度报告（.html/.htm、.docx、.pdf、.txt/.md），可以多个。"),
-    ],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", dir_okay=False,
-                     help="上报 JSON 写到这个文件（默认输出到屏幕）。 / Write the upload JSON here."),
-    ] = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out-dir", file_okay=False,
-                     help="多个文件时，每份有效报告写成“单位_年度.json”放在这个文件夹。 / Output folder."),
-    ] = None,
-    edition: EditionOpt = None,
-    spec_file: SpecOpt = None,
-    unit: Annotated[
-        str | None, typer.Option("--unit", help="单位名称（默认取报告标题中的）。 / Unit name.")
-    ] = None,
-    year: Annotated[
-        int | None, typer.Option("--year", help="报告年度（默认取报告标题中的）。 / Report year.")
-    ] = None,
-    previous: Annotated[
-        Path | None,
-        typer.Option("--previous", dir_okay=False,
-                     help="上年报告（JSON、.xlsx 或已公开的报告），用于跨年度校验。 / Last year's report."),
-    ] = None,
-    report_path: ReportOpt = None,
-    strict: StrictOpt = False,
-) -> None:
+def import_published(files: tuple[Path, ...], output: Path | None, out_dir: Path | None,
+                     edition: str | None, spec_file: Path | None, unit: str | None,
+                     year: int | None, previous: Path | None, report_path: Path | None,
+                     strict: bool) -> int:
     """读取已公开的年度报告（网页、Word、PDF、复制的文本），校验后输出上报 JSON。
-    / Read published annual reports back into validated upload JSON."""
-    from .workflows import importing
-    from .workflows.previous import load as load_previous
+    / Read published annual reports back into validated upload JSON.
 
-    spec = resolve_spec(edition, spec_file) if spec_file is not None else None
-    last = load_previous(previous) if previous is not None else None
-    outcomes = importing.run(files, output=output, out_dir=out_dir, spec=spec,
-                             edition=None if spec else edition, unit=unit, year=year,
-                             strict=strict, previous=last)
-    if report_path is not None:
-        importing.write_report(report_path, outcomes)
+    FILE：已公开的年度报告（.html/.htm、.docx、.pdf、.txt/.md），可以多个。
+    """
+    outcomes = import_files(list(files), output=output, out_dir=out_dir, edition=edition,
+                            spec_file=spec_file, unit=unit, year=year, previous=previous,
+                            strict=strict, report=report_path)
     if len(outcomes) == 1 and outcomes[0].imported is not None:
         one = outcomes[0].imported
         if one.valid and (output is None or str(output) == "-"):
             write_json(None, one.document())
-        finish(one.result, None)
-        return
+        return finish(one.result, None)
     for outcome in outcomes:
         name = outcome.path.name
         if outcome.imported is None:
@@ -426,7 +408,7 @@ def import_published(
     invalid = sum(o.imported is not None and not o.valid for o in outcomes)
     say(f"共 {len(outcomes)} 个文件：通过 {len(outcomes) - unreadable - invalid}，不通过 {invalid}，"
         f"无法读取 {unreadable}。")
-    raise typer.Exit(EXIT_UNREADABLE if unreadable else EXIT_INVALID if invalid else EXIT_VALID)
+    return EXIT_UNREADABLE if unreadable else EXIT_INVALID if invalid else EXIT_VALID
 
 
 @app.command("merge")

@@ -91,7 +91,7 @@ def layout(printed: Printed, values: dict[str, Any]) -> list[list[Cell]]:
     row_levels = _tree(list(printed.rows), row_depth) if labelled else []
     for r, keys in enumerate(printed.keys):
         row: list[Cell] = []
-        for level, cells in enumerate(row_levels):
+        for cells in row_levels:
             for label, first, n, span in cells:
                 if first == r:
                     row.append(Cell(label, rowspan=n, colspan=span))

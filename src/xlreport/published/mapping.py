@@ -256,7 +256,7 @@ def _match_row(
     own = row.label_text
     if not own:
         return None
-    tries = []
+    tries: list[str] = []
     if not row.table.positional:
         tries.extend("".join(p.label_text for p in pending[k:]) + own for k in range(len(pending)))
     tries.append(own)
@@ -530,11 +530,11 @@ def _problem(
     keys: tuple[str, ...] = (),
     severity: str = "error",
 ) -> Problem:
-    return Problem(severity=severity, code=code, message=message, keys=keys,  # type: ignore[arg-type]
-                   extra={"where": where.to_json()})
+    return Problem(severity="warning" if severity == "warning" else "error", code=code,
+                   message=message, keys=keys, extra={"where": where.to_json()})
 
 
-def typed(found: Found, spec: Spec) -> tuple[int | Decimal | None, Problem | None]:
+def typed(found: Found, spec: Spec) -> tuple[int | Decimal | str | None, Problem | None]:
     """The value of a located cell as its cell's type (count, money …), or the problem; a blank
     or a blank mark (``/``, ``—``, ``无``) is None."""
     cell = spec.cell(found.key)

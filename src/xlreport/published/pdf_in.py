@@ -11,9 +11,10 @@ process that parses it; so parsing runs in a child process under ``RLIMIT_AS`` a
 after the page count has been checked, and hands back plain JSON.
 
 Text wrapped inside a cell is one text (a narrow column wraps ``309`` as ``30`` over ``9``): the
-lines of a cell are joined without a space.  A table that continues at the top of the next page with the same columns is joined to the part
-before it; a row cut in two by the page break (its label's last characters at the top of the
-next page, no number among them) is joined back into one row.
+lines of a cell are joined without a space.  A table that continues at the top of the next page
+with the same columns is joined to the part before it; a row cut in two by the page break (its
+label's last characters at the top of the next page, no number among them) is joined back into
+one row.
 """
 
 from __future__ import annotations

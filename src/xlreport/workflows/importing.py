@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ..checks.report import dumps
+from ..edition.resolve import requested
 from ..edition.spec import Spec
 from ..errors import UsageError, XlreportError
 from ..published.reader import Imported, import_report
 from ..workbook.template import write_atomic
+from . import previous as last_year
 from .previous import Previous
 from .units import safe_file_name
 
@@ -40,6 +42,32 @@ class Outcome:
             return {"file": self.path.name, "valid": False, "unreadable": self.error.code,
                     "message": self.error.message}
         return {"file": self.path.name, **self.imported.summary()}
+
+
+def import_files(
+    files: Sequence[Path],
+    *,
+    output: Path | None = None,
+    out_dir: Path | None = None,
+    edition: str | None = None,
+    spec_file: Path | None = None,
+    unit: str | None = None,
+    year: int | None = None,
+    previous: Path | None = None,
+    strict: bool = False,
+    report: Path | None = None,
+) -> list[Outcome]:
+    """``xlreport import``: every file imported (with ``spec_file``'s custom edition, or
+    ``edition``, when given; last year's report for the cross-year rules), the valid ones written
+    (``output`` for one file, ``out_dir`` for many), the problem list to ``report``."""
+    spec = requested(edition, spec_file) if spec_file is not None else None
+    last = last_year.load(previous) if previous is not None else None
+    outcomes = run(files, output=output, out_dir=out_dir, spec=spec,
+                   edition=None if spec else edition, unit=unit, year=year, strict=strict,
+                   previous=last)
+    if report is not None:
+        write_report(report, outcomes)
+    return outcomes
 
 
 def run(

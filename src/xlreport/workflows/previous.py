@@ -12,6 +12,7 @@ from ..checks import report
 from ..checks.validate import previous_values
 from ..edition.resolve import for_document
 from ..errors import UsageError
+from ..published.reader import import_report
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
 
@@ -43,8 +44,6 @@ def load(path: Path) -> Previous:
     in the cross-year rules."""
     path = Path(path)
     if path.suffix.lower() in PUBLISHED:
-        from ..published.reader import import_report
-
         imported = import_report(path)
         kept = {k: v for k, v in imported.result.values.items() if v is not None}
         doc, spec = report.nest(kept, imported.spec), imported.spec
