@@ -26,6 +26,7 @@ from typing import Any
 from xlreport.checks import rules
 from xlreport.edition.spec import Spec
 from xlreport.published.mapping import Printed, printed_tables
+from xlreport.published.text import value
 
 SECTIONS_2 = "二、主动公开政府信息情况"
 
@@ -146,7 +147,7 @@ def _runs(text: str, pieces: int = 3) -> str:
     out = []
     for i, part in enumerate(parts):
         escaped = html.escape(part)
-        if i == 1 and len(text) > 14:
+        if i == 1 and len(text) > 14 and value(text) is None:  # labels only, never a number
             escaped = "<br>\n" + escaped
         out.append(f"<span style='font-size:10.5pt;font-family:宋体;mso-bidi-font-family:宋体'>"
                    f"<font face=\"宋体\">{escaped}</font></span>")
