@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..checks.narrative import narrative_problems
 from ..checks.problems import Problem
 from ..checks.validate import Result, check
 from ..edition.load import builtin
@@ -262,6 +263,7 @@ def _checked(
     values.update({k: v for k, v in narrative(doc, spec, found.used_lines).items() if v})
     result = check(spec, values, prev=prev, strict=strict, invalid=frozenset(invalid))
     result.problems[:0] = problems
+    result.problems.extend(narrative_problems(spec, result.values))
     source = {
         "file": name,
         "sha256": hashlib.sha256(data).hexdigest(),
