@@ -28,12 +28,11 @@ MAX_RATIO = 200
 def read_docx(data: bytes, name: str, limits: Limits) -> Document:
     """The paragraphs and tables of a Word document."""
     _check_zip(data, name, limits)
-    import docx
-    from lxml import etree
+    import docx  # deferred: python-docx (and lxml) only when a .docx is read, after the zip check
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (etree.XMLSyntaxError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (SyntaxError, KeyError, ValueError, zipfile.BadZipFile) as exc:  # lxml's XMLSyntaxError
         raise UnreadableInput(f"Word 文档“{name}”已损坏或不是 .docx 格式（{type(exc).__name__}）",
                               code="damaged") from None
     except Exception as exc:  # python-docx raises its own PackageNotFoundError and others

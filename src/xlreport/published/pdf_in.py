@@ -191,11 +191,12 @@ def _extract(data: bytes, name: str, limits: Limits) -> list[dict[str, Any]]:
 def _child(path: str, max_pages: int, memory: int) -> dict[str, Any]:
     """Run in the child: every page's text lines and tables, as JSON-able data."""
     try:
-        import resource
+        import resource  # deferred: POSIX only (no such module on Windows)
 
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     except (ImportError, ValueError, OSError):  # Windows has no RLIMIT_AS: the time limit stays
         pass
+    # deferred: pdfplumber and pdfminer only in the child process that parses the PDF
     import pdfplumber
     from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFParser

@@ -27,10 +27,14 @@ from ..checks.validate import Result, check
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput
+from .docx_in import read_docx
 from .grid import Document
+from .html_in import read_html
 from .mapping import Found, Located, locate, printed_tables, typed
+from .pdf_in import read_pdf
 from .sections import Title, narrative, title
 from .text import label
+from .text_in import decode, read_text
 
 MB = 1024 * 1024
 GENERATOR = f"xlreport {__version__}"
@@ -169,19 +173,11 @@ def sniff(data: bytes, path: Path) -> str:
 def parse(data: bytes, kind: str, name: str, limits: Limits) -> Document:
     """The document read by the reader for ``kind``."""
     if kind == "html":
-        from .html_in import read_html
-
         return read_html(data, name, max_depth=limits.max_html_depth, max_cells=limits.max_cells)
     if kind == "docx":
-        from .docx_in import read_docx
-
         return read_docx(data, name, limits)
     if kind == "pdf":
-        from .pdf_in import read_pdf
-
         return read_pdf(data, name, limits)
-    from .text_in import decode, read_text
-
     return read_text(decode(data, name))
 
 
