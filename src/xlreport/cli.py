@@ -1,5 +1,5 @@
-"""Command line: ``xlreport build | read | validate | import | collect | merge | fill | migrate |
-publish | schema | spec``.
+"""Command line: ``xlreport build | read | validate | import | collect | audit | merge | fill |
+migrate | publish | schema | spec``.
 
 Each command parses its options, calls one library function and prints.  Data (upload JSON, a
 schema, a spec file) goes to stdout or to the files named; every message for a person goes to
@@ -27,6 +27,7 @@ from .edition.load import exported, lint, load
 from .edition.resolve import requested
 from .errors import SpecError, UnreadableInput, UsageError, XlreportError, os_reason
 from .outputs import Outputs
+from .workflows.audit import audit
 from .workflows.check import read_report, validate_report
 from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
 from .workflows.importing import import_files
@@ -481,6 +482,29 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
         say(f"上年报告：找到 {done.previous_found} 个单位。")
     counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
     say(f"共 {len(done.rows)} 个文件：{counts}。清单见 {out_dir / SUMMARY_XLSX}")
+    return EXIT_VALID if done.ok else EXIT_INVALID
+
+
+@app.command("audit")
+@click.argument("inputs", metavar="DIR_OR_FILE...", nargs=-1, required=True, type=ANY_PATH)
+@click.option("--out-dir", required=True, type=FOLDER,
+              help="结果文件夹：summary.xlsx/csv、problems.jsonl、每份有效报告的 JSON。")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="同时读取的进程数（默认为 CPU 核数）。 / Workers.")
+@_strict
+@handled
+def audit_reports(inputs: tuple[Path, ...], out_dir: Path, jobs: int | None, strict: bool) -> int:
+    """核对一批已公开的年度报告（勾稽关系、正文与统计表），生成汇总清单。
+    / Check a folder of published reports into a summary.
+
+    DIR_OR_FILE：已公开的报告（.html、.docx、.pdf、.txt/.md）所在的文件夹或文件（可以多个）。
+    """
+    with progress_bar() as progress:
+        done = audit(list(inputs), out_dir, jobs=jobs, strict=strict, progress=progress)
+    counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
+    mismatched = sum(r.narrative_count > 0 for r in done.rows)
+    say(f"共 {len(done.rows)} 个文件：{counts}；正文与统计表不符的 {mismatched} 份。"
+        f"清单见 {out_dir / SUMMARY_XLSX}")
     return EXIT_VALID if done.ok else EXIT_INVALID
 
 

@@ -59,6 +59,7 @@ REFUSALS: dict[str, str] = {
     "text_too_long": "文字超过一个单元格最多能容纳的 32767 个字符",
     "bad_character": "文字中有空字符或不完整的 Unicode 字符",
     "no_files": "没有找到要读取的文件",
+    "not_xlsx": "collect 读取的不是 .xlsx 文件",
     # reading published reports (import)
     "not_html": "不是网页，或网页的标签无法解析",
     "too_deep": "网页的标签嵌套过深",

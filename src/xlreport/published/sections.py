@@ -21,7 +21,7 @@ TITLE_PARAGRAPHS = 12
 #: A heading is short; a longer paragraph starting with ``二、`` is text.
 HEADING_CHARS = 40
 _REPORT = "政府信息公开工作年度报告"
-_TITLE = re.compile(r"^(?P<before>.*?)(?P<year>(?:19|20)\d{2})\s*年度?\s*(?P<after>.*?)"
+_TITLE = re.compile(r"^(?P<before>.*?)(?<!\d)(?P<year>[12]\d{3})\s*年度?\s*(?P<after>.*?)"
                     r"政府信息公开工作年度报告")
 
 

@@ -1,6 +1,7 @@
 """Collecting returns: every file of a folder read in parallel, never stopping on a bad one.
 
-:func:`collect` is the whole run::
+:func:`collect` is the whole run (:func:`gather` with the reader of filled workbooks; ``audit``
+runs the same with the reader of published reports)::
 
     find files (sorted) → lock the results folder → [read last year's reports, index by unit
     and year] → read every .xlsx in worker processes (each a pure read_workbook, bounded in
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks.report import dumps
-from ..checks.validate import check
+from ..checks.validate import Result, check
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS
 from ..errors import UnreadableInput, UsageError
@@ -60,7 +61,8 @@ JOURNAL = "commit.json"
 #: Text a spreadsheet would take for a formula when it starts a CSV cell (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Summary columns: (header, Row attribute, width in the workbook).
-COLUMNS = (
+Columns = tuple[tuple[str, str, int], ...]
+COLUMNS: Columns = (
     ("文件", "file", 36),
     ("单位", "unit", 30),
     ("年度", "year", 7),
@@ -103,8 +105,11 @@ class Row:
     duplicates: str = ""
     previous: str = ""
     output: str = ""
+    narrative_count: int = 0
+    narrative: str = ""
     staged: bool = False
     duplicate_message: str = ""
+    reason: str = ""
 
     @property
     def rank(self) -> tuple[int, str]:
@@ -120,6 +125,30 @@ class Task:
     file: str
     staging: Path
     strict: bool
+
+
+@dataclass(frozen=True)
+class Read:
+    """One file read and checked in a worker: the result, the report to write when it is valid,
+    the file of last year's report used."""
+
+    result: Result
+    document: dict[str, Any] | None
+    previous: str = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a run reads: which files (the others get a 无法读取 row saying why), how a worker
+    reads one, what the progress bar and the summary call things, and the summary's columns."""
+
+    reads: Callable[[Path], bool]
+    read: Callable[[Task], Read]
+    refuse: Callable[[int, Path, str], Row]
+    what: str
+    phase: str
+    sheet: str
+    columns: Columns
 
 
 @dataclass
@@ -163,6 +192,22 @@ def collect(
     The results of an earlier run in ``out_dir`` are replaced only as a whole, once the new ones
     are complete; a run that is interrupted leaves them as they were.  One run at a time may use
     ``out_dir``: another one is refused at once."""
+    return gather(inputs, out_dir, COLLECT, previous_dir=previous_dir, jobs=jobs, strict=strict,
+                  progress=progress)
+
+
+def gather(
+    inputs: Sequence[Path],
+    out_dir: Path,
+    kind: Kind,
+    *,
+    previous_dir: Path | None = None,
+    jobs: int | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> Collected:
+    """Read every file under ``inputs`` with ``kind``'s reader into ``out_dir``: one summary row
+    each (see :func:`collect`)."""
     out_dir = Path(out_dir)
     cores = os.cpu_count() or 1
     asked = jobs if jobs is not None and jobs > cores else None
@@ -172,7 +217,7 @@ def collect(
     everything = find(inputs, skip=skip)
     files = [(path, shown) for path, shown in everything if not is_junk(path.name)]
     if not files:
-        raise UsageError("没有找到要读取的文件（请指定报表所在的文件夹或 .xlsx 文件）", code="no_files")
+        raise UsageError(f"没有找到要读取的文件（请指定{kind.what}）", code="no_files")
     folder(out_dir)
     for name in (PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX):
         Outputs().check(out_dir / name)
@@ -183,7 +228,7 @@ def collect(
         except OSError as exc:
             raise unwritable(out_dir, exc) from None
         try:
-            done = _collect(files, out_dir, staging, previous_dir, jobs, strict, progress)
+            done = _collect(files, out_dir, staging, kind, previous_dir, jobs, strict, progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     done.skipped = [shown for path, shown in everything if is_junk(path.name)]
@@ -220,6 +265,7 @@ def _collect(
     files: list[tuple[Path, str]],
     out_dir: Path,
     staging: Path,
+    kind: Kind,
     previous_dir: Path | None,
     jobs: int,
     strict: bool,
@@ -234,16 +280,16 @@ def _collect(
     rows: list[Row] = []
     tasks: list[Task] = []
     for i, (path, shown) in enumerate(files):
-        if path.suffix.lower() == ".xlsx":
+        if kind.reads(path):
             tasks.append(Task(i, path, shown, staging, strict))
         else:
-            rows.append(_not_xlsx(i, path, shown))
-    advance = _progress(progress, "读取报表", len(files), start=len(rows))
-    rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index,))
+            rows.append(kind.refuse(i, path, shown))
+    advance = _progress(progress, kind.phase, len(files), start=len(rows))
+    rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index, kind.read))
     _flag_duplicates(rows)
     _name_outputs(rows)
     rows.sort(key=lambda r: r.rank)
-    _write_outputs(rows, out_dir, staging)
+    _write_outputs(rows, out_dir, staging, kind)
     collected.rows = rows
     return collected
 
@@ -302,7 +348,8 @@ def _real(path: Path) -> Path:
 def _not_xlsx(index: int, path: Path, shown: str) -> Row:
     suffix = path.suffix.lower()
     why = _NOT_XLSX.get(suffix, f"扩展名为“{suffix or '（无）'}”，请提交填好的 .xlsx 报表")
-    return Row(index, shown, UNREADABLE, errors=1, first_error=f"不是 .xlsx 文件：{why}")
+    return Row(index, shown, UNREADABLE, errors=1, first_error=f"不是 .xlsx 文件：{why}",
+               reason="not_xlsx")
 
 
 # --------------------------------------------------------------------------- workers
@@ -317,12 +364,14 @@ def _warm() -> None:
 
 
 _worker_index: Index = {}
+_worker_read: Callable[[Task], Read] | None = None
 
 
-def _init_worker(index: Index) -> None:
-    """Each worker keeps last year's index and leaves Ctrl-C to the main process."""
-    global _worker_index
-    _worker_index = index
+def _init_worker(index: Index, read: Callable[[Task], Read] | None = None) -> None:
+    """Each worker keeps last year's index and the run's reader, and leaves Ctrl-C to the main
+    process."""
+    global _worker_index, _worker_read
+    _worker_index, _worker_read = index, read
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -349,15 +398,24 @@ def _deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
+def _read_workbook(task: Task) -> Read:
+    """A filled workbook, checked with last year's report of its unit when there is one."""
+    read = read_workbook(task.path, strict=task.strict)
+    unit, year = _unit_year(read.result.values)
+    previous = _worker_index.get((unit_key(unit), year - 1)) if year else None
+    if previous is not None:
+        read = read_workbook(task.path, strict=task.strict, prev=previous[1])
+    return Read(read.result, read.document() if read.result.valid else None,
+                previous[0] if previous else "")
+
+
 def _read_one(task: Task) -> Row:
-    """Read one workbook (in a worker); stage its report and problems; return its row."""
+    """Read one file (in a worker) with the run's reader; stage its report and problems; return
+    its row."""
+    assert _worker_read is not None
     try:
         with _deadline(TIMEOUT):
-            read = read_workbook(task.path, strict=task.strict)
-            unit, year = _unit_year(read.result.values)
-            previous = _worker_index.get((unit_key(unit), year - 1)) if year else None
-            if previous is not None:
-                read = read_workbook(task.path, strict=task.strict, prev=previous[1])
+            read = _worker_read(task)
     except UnreadableInput as exc:
         return _refused(task, exc.message, exc.code)
     except _Timeout:
@@ -366,18 +424,20 @@ def _read_one(task: Task) -> Row:
         why = f"读取时出现内部错误（{type(exc).__name__}: {exc}），请向维护者报告"
         return _refused(task, why, "internal")
     result = read.result
+    unit, year = _unit_year(result.values)
     errors, warnings = result.errors, result.warnings
+    narrative = [p.message for p in warnings if p.code == "narrative"]
     row = Row(
         task.index, task.file, INVALID if errors else WARNINGS if warnings else VALID,
-        unit, year, read.spec.edition, len(errors), len(warnings),
+        unit, year, result.spec.edition, len(errors), len(warnings),
         errors[0].text if errors else "", warnings[0].text if warnings else "",
-        previous=previous[0] if previous else "",
+        previous=read.previous, narrative_count=len(narrative), narrative="；".join(narrative),
     )
     if result.problems:
         _stage(task, ".jsonl", "".join(_jsonl({"file": task.file, **p.to_json()})
                                        for p in result.problems))
-    if result.valid:
-        _stage(task, ".json", dumps(read.document()))
+    if result.valid and read.document is not None:
+        _stage(task, ".json", dumps(read.document))
         row.staged = True
     return row
 
@@ -463,6 +523,17 @@ _CRASH = "读取这个文件时读取程序异常退出（文件可能损坏，�
 
 def _crashed_read(task: Task) -> Row:
     return _refused(task, _CRASH, "crash")
+
+
+COLLECT = Kind(
+    reads=lambda path: path.suffix.lower() == ".xlsx",
+    read=_read_workbook,
+    refuse=_not_xlsx,
+    what="报表所在的文件夹或 .xlsx 文件",
+    phase="读取报表",
+    sheet="收集结果",
+    columns=COLUMNS,
+)
 
 
 def _line(file: str, message: str, reason: str) -> str:
@@ -641,7 +712,7 @@ def _previous_outputs(out_dir: Path) -> list[str]:
     return [n for n in names if n.endswith(".json") and n == Path(n).name and n != PROBLEMS]
 
 
-def _write_outputs(rows: list[Row], out_dir: Path, staging: Path) -> None:
+def _write_outputs(rows: list[Row], out_dir: Path, staging: Path, kind: Kind) -> None:
     """Stage problems.jsonl and both summaries, then replace the previous set in one commit."""
     staged = staging / PROBLEMS
     try:
@@ -651,7 +722,7 @@ def _write_outputs(rows: list[Row], out_dir: Path, staging: Path) -> None:
                 if part.exists():
                     problems.write(part.read_text(encoding="utf-8"))
                 elif row.status == UNREADABLE:
-                    problems.write(_line(row.file, row.first_error, "not_xlsx"))
+                    problems.write(_line(row.file, row.first_error, row.reason))
                 if row.duplicate_message:
                     problems.write(_jsonl({"file": row.file, "severity": "error",
                                            "code": "duplicate", "message": row.duplicate_message}))
@@ -666,13 +737,13 @@ def _write_outputs(rows: list[Row], out_dir: Path, staging: Path) -> None:
             if name.casefold() not in new and (out_dir / name).is_file():
                 out.remove(out_dir / name)
         out.place(out_dir / PROBLEMS, staged)
-        out.write(out_dir / SUMMARY_CSV, _csv(rows))
-        out.write(out_dir / SUMMARY_XLSX, _xlsx(rows))
+        out.write(out_dir / SUMMARY_CSV, _csv(rows, kind.columns))
+        out.write(out_dir / SUMMARY_XLSX, _xlsx(rows, kind))
         out.commit()
 
 
-def _cells(row: Row) -> list[Any]:
-    return [getattr(row, attr) for _, attr, _ in COLUMNS]
+def _cells(row: Row, columns: Columns) -> list[Any]:
+    return [getattr(row, attr) for _, attr, _ in columns]
 
 
 def _cell(value: Any) -> str:
@@ -686,20 +757,20 @@ def _uncell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
-def _csv(rows: list[Row]) -> str:
+def _csv(rows: list[Row], columns: Columns) -> str:
     """summary.csv (UTF-8 with a BOM, so that Excel shows the Chinese)."""
     buffer = io.StringIO()
     out = csv.writer(buffer)
-    out.writerow([head for head, _, _ in COLUMNS])
+    out.writerow([head for head, _, _ in columns])
     for row in rows:
-        out.writerow([_cell(v) for v in _cells(row)])
+        out.writerow([_cell(v) for v in _cells(row, columns)])
     return "\ufeff" + buffer.getvalue()
 
 
 _STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", WARNINGS: "#FFF2AB", VALID: "#C6EFCE"}
 
 
-def _xlsx(rows: list[Row]) -> bytes:
+def _xlsx(rows: list[Row], kind: Kind) -> bytes:
     """summary.xlsx: the same rows, status coloured, header frozen and filtered; printed
     landscape, one page wide, the header on every page."""
     import xlsxwriter  # deferred: xlsxwriter takes ~60 ms; only the summary is written with it
@@ -711,13 +782,13 @@ def _xlsx(rows: list[Row]) -> bytes:
         plain = book.add_format({**font, "valign": "top"})
         head = book.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1})
         status = {s: book.add_format({**font, "bg_color": c}) for s, c in _STATUS_COLOURS.items()}
-        sheet = book.add_worksheet("收集结果")
-        for col, (title, _, width) in enumerate(COLUMNS):
+        sheet = book.add_worksheet(kind.sheet)
+        for col, (title, _, width) in enumerate(kind.columns):
             sheet.set_column(col, col, width, plain)
             sheet.write_string(0, col, title, head)
-        status_col = [attr for _, attr, _ in COLUMNS].index("status")
+        status_col = [attr for _, attr, _ in kind.columns].index("status")
         for r, row in enumerate(rows, start=1):
-            for col, value in enumerate(_cells(row)):
+            for col, value in enumerate(_cells(row, kind.columns)):
                 if value is None or value == "":
                     continue
                 if col == status_col:
@@ -727,7 +798,7 @@ def _xlsx(rows: list[Row]) -> bytes:
                 else:
                     sheet.write_string(r, col, str(value))
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, len(rows), len(COLUMNS) - 1)
+        sheet.autofilter(0, 0, len(rows), len(kind.columns) - 1)
         sheet.set_landscape()
         sheet.set_paper(9)
         sheet.fit_to_pages(1, 0)

@@ -12,12 +12,9 @@ from ..checks import report
 from ..checks.validate import previous_values
 from ..edition.resolve import for_document
 from ..errors import UsageError
-from ..published.reader import import_report
+from ..published.reader import SUFFIXES, import_report
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
-
-#: Suffixes of published reports (read by :mod:`xlreport.published`).
-PUBLISHED = frozenset({".html", ".htm", ".xhtml", ".docx", ".pdf", ".txt", ".md", ".markdown"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ def load(path: Path) -> Previous:
     PDF, text); its own data problems do not matter, cells that could not be read take no part
     in the cross-year rules."""
     path = Path(path)
-    if path.suffix.lower() in PUBLISHED:
+    if path.suffix.lower() in SUFFIXES:
         imported = import_report(path)
         kept = {k: v for k, v in imported.result.values.items() if v is not None}
         doc, spec = report.nest(kept, imported.spec), imported.spec
