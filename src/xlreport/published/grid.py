@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..errors import UnreadableInput
+
+#: A table's grid has at most this many positions once its spans are expanded (the largest
+#: table of a report has some 500).
+MAX_POSITIONS = 200_000
 #: How the formats are named in ``source.format`` and in messages.
 FORMATS = {"html": "网页", "docx": "Word 文档", "pdf": "PDF 文件", "text": "文本"}
 
@@ -81,7 +86,7 @@ class Table:
     def grid(self) -> list[list[Slot | None]]:
         """The rows with every span expanded; a position no cell covers is None."""
         if self._grid is None:
-            self._grid = expand(self.rows)
+            self._grid = expand(self.rows, where=self.where)
         return self._grid
 
 
@@ -110,11 +115,18 @@ class Document:
         return (b for b in self.blocks if isinstance(b, Paragraph))
 
 
-def expand(rows: list[list[Span]], *, max_width: int = 200) -> list[list[Slot | None]]:
+def expand(
+    rows: list[list[Span]],
+    *,
+    where: Where | None = None,
+    max_width: int = 200,
+    max_positions: int = MAX_POSITIONS,
+) -> list[list[Slot | None]]:
     """Expand row and column spans into a rectangle, as a browser lays out an HTML table.
 
     A cell goes into the first free position of its row; a rowspan reaching past the last row is
-    cut there.  Widths are bounded by ``max_width`` (a hostile colspan cannot make a huge grid).
+    cut there.  Widths are bounded by ``max_width`` and the whole rectangle by ``max_positions``
+    (hostile spans cannot make a huge grid: such a table is refused).
     """
     taken: dict[tuple[int, int], Slot] = {}
     width = 0
@@ -123,8 +135,12 @@ def expand(rows: list[list[Span]], *, max_width: int = 200) -> list[list[Slot | 
         for span in row:
             while (r, c) in taken:
                 c += 1
+            if c >= max_width:
+                break
             rs = max(1, min(span.rowspan, len(rows) - r))
             cs = max(1, min(span.colspan, max_width - c))
+            if len(taken) + rs * cs > max_positions or len(rows) * max(width, c + cs) > max_positions:
+                raise _too_large(where, max_positions)
             for dr in range(rs):
                 for dc in range(cs):
                     taken[r + dr, c + dc] = Slot(span, top=dr == 0, left=dc == 0)
@@ -133,3 +149,12 @@ def expand(rows: list[list[Span]], *, max_width: int = 200) -> list[list[Slot | 
             if c >= max_width:
                 break
     return [[taken.get((r, c)) for c in range(width)] for r in range(len(rows))]
+
+
+def _too_large(where: Where | None, limit: int) -> UnreadableInput:
+    table = where.words() if where is not None and where.table is not None else "一个表格"
+    return UnreadableInput(
+        f"文件中{table}按合并单元格展开后超过 {limit:,} 格，不像一份年度报告，可能是异常或恶意构造的文件，"
+        "已拒绝读取",
+        code="too_large",
+    )

@@ -43,20 +43,29 @@ class Node:
 
 
 class _Builder(HTMLParser):
-    """A tree with HTML's implicit closings, refusing too deep a nesting or too many cells."""
+    """A tree with HTML's implicit closings, refusing too deep a nesting, too many elements or
+    too many cells."""
 
-    def __init__(self, name: str, max_depth: int, max_cells: int) -> None:
+    def __init__(self, name: str, max_depth: int, max_cells: int, max_elements: int) -> None:
         super().__init__(convert_charrefs=True)
         self.root = Node("#root")
         self.stack = [self.root]
         self.name = name
         self.max_depth = max_depth
         self.max_cells = max_cells
+        self.max_elements = max_elements
         self.cells = 0
+        self.elements = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         tag = tag.lower()
         self._close_implied(tag)
+        self.elements += 1
+        if self.elements > self.max_elements:
+            raise UnreadableInput(
+                f"网页“{self.name}”中的标签超过 {self.max_elements:,} 个，不像一份年度报告，已拒绝读取",
+                code="too_large",
+            )
         node = Node(tag, {k.lower(): v or "" for k, v in attrs})
         self.stack[-1].children.append(node)
         if tag in _CELL:
@@ -136,11 +145,14 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def read_html(data: bytes, name: str, *, max_depth: int = 200, max_cells: int = 100_000) -> Document:
+def read_html(
+    data: bytes, name: str, *, max_depth: int = 200, max_cells: int = 100_000,
+    max_elements: int = 200_000,
+) -> Document:
     """The paragraphs and tables of a web page."""
     if b"\0" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableInput(f"“{name}”不是网页（含有二进制内容），无法读取", code="not_html")
-    builder = _Builder(name, max_depth, max_cells)
+    builder = _Builder(name, max_depth, max_cells, max_elements)
     try:
         builder.feed(decode(data))
         builder.close()

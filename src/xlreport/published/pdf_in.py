@@ -8,7 +8,10 @@ its merged extent, so a PDF is read as the same grid as HTML and DOCX.  It is al
 wheel that pip installs on Windows, where a county office has no poppler.  Its price is that a
 hostile PDF (a Flate bomb, a page of a million operators) costs memory and time inside the
 process that parses it; so parsing runs in a child process under ``RLIMIT_AS`` and a time limit,
-after the page count has been checked, and hands back plain JSON.
+after the page count has been checked, and hands back plain JSON.  In the child, pdfminer inflates
+every stream with a size limit (:data:`MAX_STREAM`; a Flate bomb stops at once instead of filling
+the memory), and a stream with a broken checksum is read in one pass (pdfminer's own fallback
+joins its output byte by byte, in quadratic time).
 
 Text wrapped inside a cell is one text (a narrow column wraps ``309`` as ``30`` over ``9``): the
 lines of a cell are joined without a space.  A table that continues at the top of the next page
@@ -24,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +40,9 @@ if TYPE_CHECKING:
 
 #: Column boundaries of two table parts agree within this many points.
 TOLERANCE = 2.0
+#: No stream of a PDF is inflated past this many bytes: a report's content streams are some
+#: kilobytes, its embedded fonts a few megabytes.
+MAX_STREAM = 64 * 1024 * 1024
 
 
 def read_pdf(data: bytes, name: str, limits: Limits) -> Document:
@@ -198,9 +205,13 @@ def _child(path: str, max_pages: int, memory: int) -> dict[str, Any]:
         pass
     # deferred: pdfplumber and pdfminer only in the child process that parses the PDF
     import pdfplumber
+    from pdfminer import pdftypes
     from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFParser
     from pdfminer.pdftypes import resolve1
+
+    setattr(pdftypes, "zlib", _BoundedZlib)  # noqa: B010 - a module attribute of pdfminer
+    setattr(pdftypes, "decompress_corrupted", _inflate_broken)  # noqa: B010
 
     try:
         with open(path, "rb") as fh:
@@ -213,11 +224,56 @@ def _child(path: str, max_pages: int, memory: int) -> dict[str, Any]:
         return {"error": f"PDF 文件“{{name}}”有 {count} 页，超过上限 {max_pages} 页，不像一份年度报告",
                 "code": "too_large"}
     pages = []
-    with pdfplumber.open(path) as pdf:
-        for page in pdf.pages:
-            pages.append(_page(page))
-            page.close()
+    try:
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages:
+                pages.append(_page(page))
+                page.close()
+    except Exception as exc:  # pdfplumber wraps what pdfminer raises in its own exception
+        if not _caused_by(exc, StreamTooLarge):
+            raise
+        return {"error": f"PDF 文件“{{name}}”中有一段数据解压后超过 {MAX_STREAM // 2**20} MB，"
+                "可能是异常或恶意构造的文件，已拒绝读取", "code": "zip_bomb"}
     return {"pages": pages}
+
+
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    while exc is not None:
+        if isinstance(exc, kind) or any(isinstance(a, kind) for a in exc.args):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class StreamTooLarge(Exception):
+    """A stream of the PDF inflates past :data:`MAX_STREAM`."""
+
+
+def _inflate(data: bytes, *, whole: bool = True) -> bytes:
+    """``data`` inflated, refusing more than :data:`MAX_STREAM` bytes; ``whole`` requires the
+    stream's end and checksum (as ``zlib.decompress``), else the checksum is not read."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data if whole else data[:-4], MAX_STREAM + 1)
+    if len(out) > MAX_STREAM:
+        raise StreamTooLarge
+    if whole and not inflater.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
+
+
+def _inflate_broken(data: bytes) -> bytes:
+    """pdfminer's reading of a stream whose checksum is wrong."""
+    return _inflate(data, whole=False)
+
+
+class _BoundedZlib:
+    """What pdfminer's stream decoder uses of :mod:`zlib`, with the size limit."""
+
+    error = zlib.error
+
+    @staticmethod
+    def decompress(data: bytes) -> bytes:
+        return _inflate(data)
 
 
 def _page(page: Any) -> dict[str, Any]:

@@ -51,9 +51,10 @@ class Limits:
     max_docx_member_bytes: int = 50 * MB
     max_docx_total_bytes: int = 100 * MB
     max_html_depth: int = 200
+    max_html_elements: int = 200_000
     max_cells: int = 100_000
     pdf_seconds: float = 60.0
-    pdf_memory_bytes: int = 1024 * MB
+    pdf_memory_bytes: int = 256 * MB
 
 
 DEFAULT_LIMITS = Limits()
@@ -173,12 +174,13 @@ def sniff(data: bytes, path: Path) -> str:
 def parse(data: bytes, kind: str, name: str, limits: Limits) -> Document:
     """The document read by the reader for ``kind``."""
     if kind == "html":
-        return read_html(data, name, max_depth=limits.max_html_depth, max_cells=limits.max_cells)
+        return read_html(data, name, max_depth=limits.max_html_depth, max_cells=limits.max_cells,
+                         max_elements=limits.max_html_elements)
     if kind == "docx":
         return read_docx(data, name, limits)
     if kind == "pdf":
         return read_pdf(data, name, limits)
-    return read_text(decode(data, name))
+    return read_text(decode(data, name), name, max_items=limits.max_cells)
 
 
 # --------------------------------------------------------------------------- edition

@@ -17,6 +17,7 @@ from .grid import Document, Paragraph, Span, Table, Where
 _MD_RULE = re.compile(r"^\|?[\s:|-]*-[\s:|-]*\|?$")
 _MD_DECORATION = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+(?=\S)|>\s*)|\*\*|__")
 _SPACES = re.compile(r"[ \u00a0\u3000]+")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
 def decode(data: bytes, name: str) -> str:
@@ -35,10 +36,11 @@ def decode(data: bytes, name: str) -> str:
     )
 
 
-def read_text(text: str) -> Document:
-    """The paragraphs and tables of pasted text or Markdown."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    tabbed = any("\t" in line for line in lines)
+def read_text(text: str, name: str = "文本", *, max_items: int = 100_000) -> Document:
+    """The paragraphs and tables of pasted text or Markdown; more than ``max_items`` lines and
+    fields together are refused (a report has some thousands)."""
+    tabbed = "\t" in text
+    items = 0
     blocks: list[Paragraph | Table] = []
     stream: list[list[Span]] = []
     markdown: list[list[Span]] = []
@@ -52,10 +54,16 @@ def read_text(text: str) -> Document:
                                                 line=markdown[0][0].where.line)))
             markdown = []
 
-    for n, raw in enumerate(lines, 1):
+    for n, found in enumerate(_LINE.finditer(text), 1):
+        raw = found.group()
         line = raw.strip()
         if not line:
             continue
+        items += 1 + raw.count("\t") + raw.count("|") + raw.count(" ")
+        if items > max_items:
+            raise UnreadableInput(
+                f"“{name}”中的行和数超过 {max_items:,} 项，不像一份年度报告，已拒绝读取", code="too_large"
+            )
         if line.startswith("|"):
             if not _MD_RULE.match(line):
                 cells = line.strip("|").split("|")
