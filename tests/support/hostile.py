@@ -178,8 +178,14 @@ for i, writer in enumerate([
     _lying_size(100), _lying_size(30 * MB - 1),
 ]):
     _add(f"zipshape{i:02d}.docx", writer)
-_add("truncated.docx", lambda p: (_zeros_member("word/document.xml", 2 * MB)(p),
-                                  p.write_bytes(p.read_bytes()[:5000])) and None)
+
+
+def _truncated(path: Path) -> None:
+    _zeros_member("word/document.xml", 2 * MB)(path)
+    path.write_bytes(path.read_bytes()[:5000])
+
+
+_add("truncated.docx", _truncated)
 _add("emptyzip.docx", _bytes(b"PK\x05\x06" + b"\0" * 18))
 _add("zipgarbage.docx", _bytes(b"PK\x03\x04" + _noise(7, 4096)))
 _add("encrypted.docx", _bytes(b"PK\x03\x04\x14\x00\x01\x00" + _noise(8, 2048)))
@@ -257,7 +263,7 @@ def _tree(leaves: int, fan: int) -> bytes:
     """``leaves × fan`` pages under ``leaves`` intermediate page-tree nodes."""
     objects: list[str | bytes] = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
     mids = []
-    for m in range(leaves):
+    for _ in range(leaves):
         mid = len(objects) + 1
         mids.append(mid)
         objects.append("")
@@ -349,7 +355,7 @@ for i, (data, suffix) in enumerate([
     (_OLE, ".docx"), (_OLE, ".html"), (_OLE, ".txt"), (_OLE, ".pdf"), (_OLE, ".md"),
     (b"{\\rtf1\\ansi " + b"\\par " * 1000 + b"}", ".docx"),
     (b"{\\rtf1\\ansi\\deff0 {\\fonttbl} \\f0 \\u25919?}", ".pdf"),
-    ('{"edition": "2021"}'.encode(), ".docx"),
+    (b'{"edition": "2021"}', ".docx"),
     (b"\xef\xbb\xbf" + b"PK\x03\x04" + b"\0" * 64, ".docx"),
     (b"%!PS-Adobe-3.0\n" + b"showpage\n" * 100, ".pdf"),
     (b"\xff\xfe" + "<html>".encode("utf-16-le") + b"\0\xd8" * 2000, ".html"),
