@@ -1,6 +1,7 @@
 """Import each file named on the command line in a forked child; print one JSON line per file:
 how it ended (refused with a code and message, imported, crashed, or died) and the peak resident
-memory of the child and of the processes it ran (the PDF reader's).
+memory of the child and of the processes it ran (the PDF reader's), and the seconds it took (for
+the record; nothing asserts them).
 
 Run as ``python hostile_runner.py FILE…`` with ``xlreport`` importable.  Each child has an
 address-space limit (a safety net for the machine, not the measure) and an alarm as a hang guard.
@@ -13,6 +14,7 @@ import os
 import resource
 import signal
 import sys
+import time
 from pathlib import Path
 
 from xlreport.errors import XlreportError
@@ -41,6 +43,7 @@ def _child(path: Path) -> dict[str, object]:
 
 def run(path: Path) -> dict[str, object]:
     read, write = os.pipe()
+    start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         os.close(read)
@@ -52,10 +55,11 @@ def run(path: Path) -> dict[str, object]:
     with os.fdopen(read, "rb") as fh:
         data = fh.read()
     _, status, usage = os.wait4(pid, 0)
+    seconds = round(time.monotonic() - start, 2)
     if not data:
         return {"file": path.name, "outcome": "died", "status": status,
-                "self_kb": usage.ru_maxrss, "children_kb": 0}
-    return {"file": path.name, **json.loads(data)}
+                "self_kb": usage.ru_maxrss, "children_kb": 0, "seconds": seconds}
+    return {"file": path.name, **json.loads(data), "seconds": seconds}
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ _HIDDEN = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all|visibility\s*:\s*hi
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
 _SPACE = re.compile(r"[ \t\r\n\f]+")
 MAX_SPAN = 1000
+_CELL_TAG = re.compile(r"<t[dh](?=[\s>/])", re.IGNORECASE)
 
 
 @dataclass
@@ -62,19 +63,13 @@ class _Builder(HTMLParser):
         self._close_implied(tag)
         self.elements += 1
         if self.elements > self.max_elements:
-            raise UnreadableInput(
-                f"网页“{self.name}”中的标签超过 {self.max_elements:,} 个，不像一份年度报告，已拒绝读取",
-                code="too_large",
-            )
+            raise _too_many(self.name, "标签", self.max_elements)
         node = Node(tag, {k.lower(): v or "" for k, v in attrs})
         self.stack[-1].children.append(node)
         if tag in _CELL:
             self.cells += 1
             if self.cells > self.max_cells:
-                raise UnreadableInput(
-                    f"网页“{self.name}”中的表格单元格超过 {self.max_cells:,} 个，不像一份年度报告，已拒绝读取",
-                    code="too_large",
-                )
+                raise _too_many(self.name, "表格单元格", self.max_cells)
         if tag in VOID:
             return
         self.stack.append(node)
@@ -152,9 +147,11 @@ def read_html(
     """The paragraphs and tables of a web page."""
     if b"\0" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableInput(f"“{name}”不是网页（含有二进制内容），无法读取", code="not_html")
+    text = decode(data)
+    _count(text, name, max_cells, max_elements)
     builder = _Builder(name, max_depth, max_cells, max_elements)
     try:
-        builder.feed(decode(data))
+        builder.feed(text)
         builder.close()
     except AssertionError as exc:  # html.parser's own complaint about broken markup
         raise UnreadableInput(f"网页“{name}”的标签无法解析（{exc}）", code="not_html") from None
@@ -164,6 +161,22 @@ def read_html(
     if not walker.blocks:
         raise UnreadableInput(f"“{name}”中没有可读的文字", code="empty")
     return Document("html", walker.blocks)
+
+
+def _count(text: str, name: str, max_cells: int, max_elements: int) -> None:
+    """Refuse a page with far too many elements or cells before parsing it (the parser would
+    refuse it too, but only after reading that far): each element's tags bring at most two
+    ``<``, and every cell starts with ``<td`` or ``<th``."""
+    if text.count("<") > 2 * max_elements:
+        raise _too_many(name, "标签", max_elements)
+    for n, _ in enumerate(_CELL_TAG.finditer(text), 1):
+        if n > max_cells:
+            raise _too_many(name, "表格单元格", max_cells)
+
+
+def _too_many(name: str, what: str, limit: int) -> UnreadableInput:
+    return UnreadableInput(f"网页“{name}”中的{what}超过 {limit:,} 个，不像一份年度报告，已拒绝读取",
+                           code="too_large")
 
 
 class _Walker:

@@ -39,6 +39,8 @@ def decode(data: bytes, name: str) -> str:
 def read_text(text: str, name: str = "文本", *, max_items: int = 100_000) -> Document:
     """The paragraphs and tables of pasted text or Markdown; more than ``max_items`` lines and
     fields together are refused (a report has some thousands)."""
+    if max(text.count("\n"), text.count("\r")) > max_items:
+        raise _too_many(name, max_items)
     tabbed = "\t" in text
     items = 0
     blocks: list[Paragraph | Table] = []
@@ -61,9 +63,7 @@ def read_text(text: str, name: str = "文本", *, max_items: int = 100_000) -> D
             continue
         items += 1 + raw.count("\t") + raw.count("|") + raw.count(" ")
         if items > max_items:
-            raise UnreadableInput(
-                f"“{name}”中的行和数超过 {max_items:,} 项，不像一份年度报告，已拒绝读取", code="too_large"
-            )
+            raise _too_many(name, max_items)
         if line.startswith("|"):
             if not _MD_RULE.match(line):
                 cells = line.strip("|").split("|")
@@ -86,3 +86,8 @@ def read_text(text: str, name: str = "文本", *, max_items: int = 100_000) -> D
 def _plain(text: str) -> str:
     """A line or cell without Markdown decoration (``## ``, ``**``, list bullets)."""
     return _MD_DECORATION.sub("", text).strip()
+
+
+def _too_many(name: str, limit: int) -> UnreadableInput:
+    return UnreadableInput(f"“{name}”中的行和数超过 {limit:,} 项，不像一份年度报告，已拒绝读取",
+                           code="too_large")
