@@ -14,6 +14,7 @@ import pytest
 from conftest import PUBLISHED, example, run_cli
 from support import libreoffice
 from support import published as pub
+from test_collect import filled
 from xlreport.checks.validate import validate_document
 from xlreport.edition.resolve import for_document
 from xlreport.workflows import audit, collect
@@ -149,3 +150,23 @@ def test_nothing_to_read_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("audit", tmp_path / "empty", "--out-dir", tmp_path / "out")
     assert done.returncode == 2
     assert "没有找到要读取的文件（请指定已公开的报告所在的文件夹或文件）" in done.stderr
+
+
+def test_collect_pairs_returns_with_last_years_published_reports(tmp_path: Path) -> None:
+    """``collect --previous-dir`` takes last year's reports as published documents too."""
+    folder, prev, out = tmp_path / "in", tmp_path / "prev", tmp_path / "out"
+    folder.mkdir()
+    prev.mkdir()
+    filled(folder / "甲.xlsx", "pingtan_2022", unit="甲镇")
+    filled(folder / "乙.xlsx", "pingtan_2022", unit="乙镇")
+    spec, v = values("pingtan_2021", **{"unit.name": "甲镇"})
+    (prev / "甲镇2021.html").write_text(pub.word_html(spec, v), encoding="utf-8")
+    forward = dict(v, **{"unit.name": "乙镇", "requests.carried_forward.natural_person": 99,
+                         "requests.carried_forward.total": 99})
+    (prev / "乙镇2021.txt").write_text(pub.pasted(spec, forward), encoding="utf-8")
+    done = run_cli("collect", folder, "--out-dir", out, "--previous-dir", prev)
+    rows = {r["文件"]: r for r in summary(out)}
+    assert rows["甲.xlsx"]["上年报告"] == "甲镇2021.html" and rows["甲.xlsx"]["状态"] == "通过"
+    assert rows["乙.xlsx"]["上年报告"] == "乙镇2021.txt" and rows["乙.xlsx"]["状态"] == "不通过"
+    assert any(p.get("rule") == "carry_over" for p in problems(out) if p["file"] == "乙.xlsx")
+    assert "上年报告：找到 2 个单位" in done.stderr

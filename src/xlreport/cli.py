@@ -456,7 +456,7 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
 @click.option("--out-dir", required=True, type=FOLDER,
               help="结果文件夹：每份有效报告的 JSON、problems.jsonl、summary.xlsx/csv。")
 @click.option("--previous-dir", type=FOLDER,
-              help="上年报告所在的文件夹（JSON 或 .xlsx），按单位配对做跨年度校验。")
+              help="上年报告所在的文件夹（JSON、.xlsx 或已公开的年报），按单位配对做跨年度校验。")
 @click.option("--jobs", "-j", type=int, metavar="个数", callback=lambda _c, _p, n: _at_least_one(n),
               help="同时读取的进程数（默认为 CPU 核数）。")
 @_strict

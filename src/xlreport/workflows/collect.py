@@ -40,9 +40,11 @@ from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS
 from ..errors import UnreadableInput, UsageError
 from ..outputs import TEMP_PREFIX, Outputs, folder, hold, recover, unwritable
+from ..published.reader import SUFFIXES as PUBLISHED
+from ..published.reader import import_report
 from ..workbook.layout import layout
 from ..workbook.reader import read_workbook
-from .merge import load
+from .merge import Loaded, load
 from .units import safe_file_name, unit_key
 
 #: Statuses, worst first: the order of the summary.
@@ -615,7 +617,11 @@ def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | 
     """(path, (unit, year, values for the cross-year rules) or None, why it is unusable)."""
     try:
         with _deadline(TIMEOUT):
-            loaded = load(path)
+            if path.suffix.lower() in PUBLISHED:
+                imported = import_report(path)
+                loaded = Loaded(path.name, imported.source["sha256"], imported.result)
+            else:
+                loaded = load(path)
     except UnreadableInput as exc:
         return path, None, exc.message
     except Exception as exc:  # one bad file must never stop the run
@@ -629,12 +635,13 @@ def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | 
 def _previous_index(
     directory: Path, jobs: int, progress: Progress | None
 ) -> tuple[Index, list[str]]:
-    """Last year's reports (JSON or .xlsx) by (unit key, year); a unit and year found twice is
-    left out, as is any file that cannot be read (both are listed as unusable)."""
+    """Last year's reports (JSON, .xlsx or published reports) by (unit key, year); a unit and
+    year found twice is left out, as is any file that cannot be read (both are listed as
+    unusable)."""
     if not Path(directory).is_dir():
         raise UsageError(f"找不到上年报告所在的文件夹“{directory}”", code="not_found")
     paths = [p for p, _ in find([directory])
-             if p.suffix.lower() in (".json", ".xlsx") and not is_junk(p.name)]
+             if p.suffix.lower() in (".json", ".xlsx", *PUBLISHED) and not is_junk(p.name)]
     advance = _progress(progress, "读取上年报告", len(paths))
     found: dict[tuple[str, int], list[tuple[str, dict[str, Any]]]] = {}
     unusable: list[str] = []
