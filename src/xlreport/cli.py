@@ -29,7 +29,7 @@ from .errors import SpecError, UnreadableInput, UsageError, XlreportError, os_re
 from .outputs import Outputs
 from .workflows.audit import audit
 from .workflows.check import read_report, validate_report
-from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
+from .workflows.collect import SUMMARY_XLSX, Collected, collect, progress_bar
 from .workflows.importing import import_files
 from .workflows.merge import roll_up
 
@@ -365,17 +365,15 @@ def read(workbook: Path, output: Path | None, report_path: Path | None, previous
 
 
 @app.command("import")
-@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=FILE)
-@click.option("--output", "-o", type=FILE,
-              help="上报 JSON 写到这个文件（默认输出到屏幕）。 / Write the upload JSON here.")
+@click.argument("files", metavar="年报...", nargs=-1, required=True, type=FILE)
+@click.option("--output", "-o", type=FILE, help="上报 JSON 写到这个文件（默认输出到屏幕）。")
 @click.option("--out-dir", type=FOLDER,
-              help="多个文件时，每份有效报告写成“单位_年度.json”放在这个文件夹。 / Output folder.")
+              help="多个文件时，每份有效报告写成“单位_年度.json”放在这个文件夹。")
 @_edition
 @_spec
-@click.option("--unit", help="单位名称（默认取报告标题中的）。 / Unit name.")
-@click.option("--year", type=int, help="报告年度（默认取报告标题中的）。 / Report year.")
-@click.option("--previous", type=FILE,
-              help="上年报告（JSON、.xlsx 或已公开的报告），用于跨年度校验。 / Last year's report.")
+@click.option("--unit", metavar="名称", help="单位名称（默认取报告标题中的）。")
+@click.option("--year", type=int, metavar="年度", help="报告年度（默认取报告标题中的）。")
+@click.option("--previous", type=FILE, help="上年报告（JSON、.xlsx 或已公开的年报），用于跨年度校验。")
 @_report
 @_strict
 @handled
@@ -384,9 +382,8 @@ def import_published(files: tuple[Path, ...], output: Path | None, out_dir: Path
                      year: int | None, previous: Path | None, report_path: Path | None,
                      strict: bool) -> int:
     """读取已公开的年度报告（网页、Word、PDF、复制的文本），校验后输出上报 JSON。
-    / Read published annual reports back into validated upload JSON.
 
-    FILE：已公开的年度报告（.html/.htm、.docx、.pdf、.txt/.md），可以多个。
+    年报：已公开的年度报告（.html/.htm、.docx、.pdf、.txt/.md），可以多个。
     """
     outcomes = import_files(list(files), output=output, out_dir=out_dir, edition=edition,
                             spec_file=spec_file, unit=unit, year=year, previous=previous,
@@ -394,8 +391,9 @@ def import_published(files: tuple[Path, ...], output: Path | None, out_dir: Path
     if len(outcomes) == 1 and outcomes[0].imported is not None:
         one = outcomes[0].imported
         if one.valid and (output is None or str(output) == "-"):
-            write_json(None, one.document())
-        return finish(one.result, None)
+            sys.stdout.write(dumps(one.document()))
+            sys.stdout.flush()
+        return finish(one.result)
     for outcome in outcomes:
         name = outcome.path.name
         if outcome.imported is None:
@@ -470,12 +468,7 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
     with progress_bar() as progress:
         done = collect(list(inputs), out_dir, previous_dir=previous_dir, jobs=jobs,
                        strict=strict, progress=progress)
-    if done.jobs_asked is not None:
-        say(f"注意：这台电脑有 {done.jobs} 个处理器核心，--jobs {done.jobs_asked} 按 {done.jobs} "
-            "个进程运行（更多的进程不会更快，只会更占内存）。")
-    if done.skipped:
-        say(f"已跳过 {len(done.skipped)} 个不是报表的文件（隐藏文件、锁定文件、系统文件）："
-            + "、".join(done.skipped[:5]) + ("等" if len(done.skipped) > 5 else ""))
+    _pool_notes(done)
     for line in done.previous_unreadable:
         say(f"上年报告未使用：{line}")
     if done.previous_found is not None:
@@ -485,22 +478,32 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
     return EXIT_VALID if done.ok else EXIT_INVALID
 
 
+def _pool_notes(done: Collected) -> None:
+    """What a run of collect or audit says before its counts: processes, files left out."""
+    if done.jobs_asked is not None:
+        say(f"注意：这台电脑有 {done.jobs} 个处理器核心，--jobs {done.jobs_asked} 按 {done.jobs} "
+            "个进程运行（更多的进程不会更快，只会更占内存）。")
+    if done.skipped:
+        say(f"已跳过 {len(done.skipped)} 个不是报表的文件（隐藏文件、锁定文件、系统文件）："
+            + "、".join(done.skipped[:5]) + ("等" if len(done.skipped) > 5 else ""))
+
+
 @app.command("audit")
-@click.argument("inputs", metavar="DIR_OR_FILE...", nargs=-1, required=True, type=ANY_PATH)
+@click.argument("inputs", metavar="文件夹或文件...", nargs=-1, required=True, type=ANY_PATH)
 @click.option("--out-dir", required=True, type=FOLDER,
               help="结果文件夹：summary.xlsx/csv、problems.jsonl、每份有效报告的 JSON。")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="同时读取的进程数（默认为 CPU 核数）。 / Workers.")
+@click.option("--jobs", "-j", type=int, metavar="个数", callback=lambda _c, _p, n: _at_least_one(n),
+              help="同时读取的进程数（默认为 CPU 核数）。")
 @_strict
 @handled
 def audit_reports(inputs: tuple[Path, ...], out_dir: Path, jobs: int | None, strict: bool) -> int:
     """核对一批已公开的年度报告（勾稽关系、正文与统计表），生成汇总清单。
-    / Check a folder of published reports into a summary.
 
-    DIR_OR_FILE：已公开的报告（.html、.docx、.pdf、.txt/.md）所在的文件夹或文件（可以多个）。
+    文件夹或文件：已公开的年报（.html、.docx、.pdf、.txt/.md）所在的文件夹或文件（可以多个）。
     """
     with progress_bar() as progress:
         done = audit(list(inputs), out_dir, jobs=jobs, strict=strict, progress=progress)
+    _pool_notes(done)
     counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
     mismatched = sum(r.narrative_count > 0 for r in done.rows)
     say(f"共 {len(done.rows)} 个文件：{counts}；正文与统计表不符的 {mismatched} 份。"

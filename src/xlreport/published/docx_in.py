@@ -32,11 +32,11 @@ def read_docx(data: bytes, name: str, limits: Limits) -> Document:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (SyntaxError, KeyError, ValueError, zipfile.BadZipFile) as exc:  # lxml's XMLSyntaxError
-        raise UnreadableInput(f"Word 文档“{name}”已损坏或不是 .docx 格式（{type(exc).__name__}）",
+    except (SyntaxError, KeyError, ValueError, zipfile.BadZipFile):  # lxml's XMLSyntaxError too
+        raise UnreadableInput(f"Word 文档“{name}”已损坏或不是 .docx 格式", code="damaged") from None
+    except Exception:  # python-docx raises its own PackageNotFoundError and others
+        raise UnreadableInput(f"Word 文档“{name}”无法打开（文件结构不完整或已损坏）",
                               code="damaged") from None
-    except Exception as exc:  # python-docx raises its own PackageNotFoundError and others
-        raise UnreadableInput(f"Word 文档“{name}”无法打开（{exc}）", code="damaged") from None
     blocks: list[Paragraph | Table] = []
     counts = {"table": 0, "paragraph": 0, "cells": 0}
     _body(document.element.body, blocks, counts, limits.max_cells, name)

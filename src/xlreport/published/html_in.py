@@ -153,8 +153,8 @@ def read_html(
     try:
         builder.feed(text)
         builder.close()
-    except AssertionError as exc:  # html.parser's own complaint about broken markup
-        raise UnreadableInput(f"网页“{name}”的标签无法解析（{exc}）", code="not_html") from None
+    except AssertionError:  # html.parser's own complaint about broken markup
+        raise UnreadableInput(f"网页“{name}”的标签残缺，无法解析", code="not_html") from None
     walker = _Walker()
     walker.walk(builder.root)
     walker.flush()

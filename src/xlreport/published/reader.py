@@ -26,7 +26,7 @@ from ..checks.problems import Problem
 from ..checks.validate import Result, check
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
-from ..errors import UnreadableInput
+from ..errors import UnreadableInput, os_reason
 from .docx_in import read_docx
 from .grid import Document
 from .html_in import read_html
@@ -141,7 +141,7 @@ def read_bounded(path: Path, limits: Limits) -> bytes:
     except PermissionError:
         raise UnreadableInput(f"没有权限读取文件“{name}”", code="not_found") from None
     except OSError as exc:
-        raise UnreadableInput(f"无法读取文件“{name}”（{exc.strerror}）", code="not_found") from None
+        raise UnreadableInput(f"无法读取文件“{name}”：{os_reason(exc)}", code="not_found") from None
     if not data:
         raise UnreadableInput(f"“{name}”是空文件（0 字节）", code="empty")
     if len(data) > cap:

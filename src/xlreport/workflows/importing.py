@@ -2,7 +2,8 @@
 
 One file goes to ``-o`` (or stdout); several go to ``--out-dir``, one ``单位_年度.json`` each.  A
 report is written only when it is valid; its problems, and where every value was found, go to
-``--report``.  No output ever replaces an input.
+``--report``.  Every output is written through :class:`xlreport.outputs.Outputs`: all together
+or none, never over an input.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from ..checks.report import dumps
 from ..edition.resolve import requested
 from ..edition.spec import Spec
 from ..errors import UsageError, XlreportError
+from ..outputs import Outputs, folder
 from ..published.reader import Imported, import_report
-from ..workbook.template import write_atomic
 from . import previous as last_year
 from .previous import Previous
 from .units import safe_file_name
@@ -58,31 +59,10 @@ def import_files(
     report: Path | None = None,
 ) -> list[Outcome]:
     """``xlreport import``: every file imported (with ``spec_file``'s custom edition, or
-    ``edition``, when given; last year's report for the cross-year rules), the valid ones written
-    (``output`` for one file, ``out_dir`` for many), the problem list to ``report``."""
-    spec = requested(edition, spec_file) if spec_file is not None else None
-    last = last_year.load(previous) if previous is not None else None
-    outcomes = run(files, output=output, out_dir=out_dir, spec=spec,
-                   edition=None if spec else edition, unit=unit, year=year, strict=strict,
-                   previous=last)
-    if report is not None:
-        write_report(report, outcomes)
-    return outcomes
-
-
-def run(
-    files: Sequence[Path],
-    *,
-    output: Path | None = None,
-    out_dir: Path | None = None,
-    spec: Spec | None = None,
-    edition: str | None = None,
-    unit: str | None = None,
-    year: int | None = None,
-    strict: bool = False,
-    previous: Previous | None = None,
-) -> list[Outcome]:
-    """Import every file; write the valid ones (``output`` for one file, ``out_dir`` for many).
+    ``edition``, when given; last year's report for the cross-year rules); the valid reports
+    (``output`` for one file, ``out_dir`` for many) and the problem list (``report``) written
+    together, all or none, never over an input.  ``output`` ``-`` (or none) leaves the one
+    report to the caller (stdout).
 
     A single file that cannot be read raises (exit 2); of several, each is reported and the rest
     go on.
@@ -96,34 +76,54 @@ def run(
     if len(files) > 1 and (unit is not None or year is not None or previous is not None):
         raise UsageError("--unit、--year、--previous 只能用于一个文件")
     inputs = [Path(f) for f in files]
-    for target in [output] if output is not None else []:
-        _not_an_input(target, inputs)
-    outcomes = []
-    taken: set[str] = set()
-    for path in inputs:
-        outcome = Outcome(path)
-        try:
-            outcome.imported = import_report(
-                path, spec=spec, edition=edition, unit=unit, year=year, strict=strict,
-                prev=previous.values if previous is not None else None,
-            )
-        except XlreportError as exc:
-            if len(inputs) == 1:
-                raise
-            outcome.error = exc
-        if outcome.imported is not None and previous is not None:
-            previous.check_year(outcome.imported.year)
-        if outcome.valid and out_dir is not None:
-            assert outcome.imported is not None
-            outcome.output = out_dir / _file_name(outcome.imported, path, taken)
-            _not_an_input(outcome.output, inputs)
-            write_atomic(outcome.output, dumps(outcome.imported.document()).encode("utf-8"))
-        elif outcome.valid and output is not None and str(output) != "-":
-            assert outcome.imported is not None
-            outcome.output = output
-            write_atomic(output, dumps(outcome.imported.document()).encode("utf-8"))
-        outcomes.append(outcome)
+    with Outputs([*inputs, spec_file, previous]) as staged:
+        for target in (output, report):
+            if target is not None and str(target) != "-":
+                staged.check(target)
+        spec = requested(edition, spec_file) if spec_file is not None else None
+        last = last_year.load(previous) if previous is not None else None
+        outcomes = [_one(path, len(inputs) == 1, spec, None if spec else edition, unit, year,
+                         strict, last) for path in inputs]
+        taken: set[str] = set()
+        for outcome in outcomes:
+            if not outcome.valid or outcome.imported is None:
+                continue
+            if out_dir is not None:
+                outcome.output = folder(out_dir) / _file_name(outcome.imported, outcome.path, taken)
+            elif output is not None and str(output) != "-":
+                outcome.output = output
+            if outcome.output is not None:
+                staged.write(outcome.output, dumps(outcome.imported.document()))
+        if report is not None and str(report) != "-":
+            staged.write(report, dumps(report_json(outcomes)))
+        staged.commit()
     return outcomes
+
+
+def _one(
+    path: Path,
+    alone: bool,
+    spec: Spec | None,
+    edition: str | None,
+    unit: str | None,
+    year: int | None,
+    strict: bool,
+    last: Previous | None,
+) -> Outcome:
+    """One file imported; a file that cannot be read raises when it is the only one."""
+    outcome = Outcome(path)
+    try:
+        outcome.imported = import_report(
+            path, spec=spec, edition=edition, unit=unit, year=year, strict=strict,
+            prev=last.values if last is not None else None,
+        )
+    except XlreportError as exc:
+        if alone:
+            raise
+        outcome.error = exc
+    if outcome.imported is not None and last is not None:
+        last.check_year(outcome.imported.year)
+    return outcome
 
 
 def report_json(outcomes: list[Outcome]) -> dict[str, Any]:
@@ -131,11 +131,6 @@ def report_json(outcomes: list[Outcome]) -> dict[str, Any]:
     if len(outcomes) == 1 and outcomes[0].imported is not None:
         return outcomes[0].imported.summary()
     return {"files": [o.summary() for o in outcomes]}
-
-
-def write_report(path: Path, outcomes: list[Outcome]) -> None:
-    _not_an_input(path, [o.path for o in outcomes])
-    write_atomic(path, dumps(report_json(outcomes)).encode("utf-8"))
 
 
 def _file_name(imported: Imported, path: Path, taken: set[str]) -> str:
@@ -149,14 +144,3 @@ def _file_name(imported: Imported, path: Path, taken: set[str]) -> str:
         candidate = f"{stem}_{n}"
     taken.add(candidate.casefold())
     return f"{candidate}.json"
-
-
-def _not_an_input(target: Path, inputs: Sequence[Path]) -> None:
-    """Refuse an output that would overwrite one of the inputs."""
-    for src in inputs:
-        try:
-            same = target.exists() and target.samefile(src)
-        except OSError:
-            same = False
-        if same or target.resolve() == src.resolve():
-            raise UsageError(f"输出文件“{target}”就是输入文件，不能覆盖输入；请换一个输出文件名")
