@@ -295,7 +295,7 @@ def test_several_files_go_to_an_output_folder_and_none_replaces_an_input(tmp_pat
     files = json.loads((tmp_path / "all.json").read_text("utf-8"))["files"]
     assert [f["valid"] for f in files] == [True, True, False]
     same = run_cli("import", a, "-o", a)
-    assert same.returncode == 2 and "不能覆盖输入" in same.stderr
+    assert same.returncode == 2 and "就是输入文件" in same.stderr and "写出会把它覆盖" in same.stderr
 
 
 # --------------------------------------------------------------------------- hostile inputs
