@@ -171,3 +171,22 @@ def test_a_valid_report_with_a_narrative_mismatch_still_exits_0(tmp_path: Path) 
     done = run_cli("import", path, "-o", tmp_path / "out.json")
     assert done.returncode == 0, done.stderr
     assert "称行政复议为 99 件" in done.stderr
+
+
+# --------------------------------------------------------------------------- through publish
+
+
+def test_publish_checks_the_text_it_prints_against_the_tables(tmp_path: Path) -> None:
+    text = tmp_path / "正文.md"
+    text.write_text("## 一、总体情况\n本年度共收到政府信息公开申请 9999 件，未发生行政复议。\n\n"
+                    "## 五、存在的主要问题及改进情况\n无\n\n## 六、其他需要报告的事项\n无\n", "utf-8")
+    source = PUBLISHED.parent / "examples" / "pingtan_2021.json"
+    out = tmp_path / "报告.html"
+    done = run_cli("publish", source, "-o", out, "--text", text)
+    assert done.returncode == 0, done.stderr  # a warning: the report is still published
+    assert out.exists()
+    assert "警告：一、总体情况：正文“本年度共收到政府信息公开申请 9999 件，未发生行政复议”称收到的申请为 9999 件" \
+        in done.stderr
+    spec = for_document(example("pingtan_2021"), None, None)
+    review = validate_document(example("pingtan_2021"), spec).values["appeals.review.total"]
+    assert ("称行政复议为 0 件" in done.stderr) == (review != 0)

@@ -636,7 +636,7 @@ def publish_report(report_file: Path, outputs: tuple[Path, ...], spec_file: Path
 
     done = publish(report_file, list(outputs), spec_file=spec_file, text_file=text_file,
                    draft=draft, fragment=fragment)
-    for problem in [*done.result.problems, *done.refusals]:
+    for problem in [*done.result.problems, *done.refusals, *done.narrative]:
         say(problem.line())
     for path in done.written:
         say(f"已写入 {path}")

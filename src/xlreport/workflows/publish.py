@@ -4,6 +4,7 @@
 
     load the report (upload JSON, a filled workbook or a merged total) and check it
       → refuse it if it is invalid or a section has no text (unless a draft)
+      → the narrative to be printed against the tables (checks.narrative: warnings)
       → the document (published.document) → DOCX / HTML / PDF, each written atomically
 
 A document rendered from the validated data cannot disagree with it: every number is the data's
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checks.narrative import narrative_problems
 from ..checks.problems import Problem
 from ..checks.validate import Result
 from ..edition.publication import Publication
+from ..edition.spec import Spec
 from ..errors import UnreadableInput, UsageError
 from ..outputs import Outputs
 from ..published import docx, html, pdf
@@ -51,6 +54,8 @@ class Published:
     refusals: list[Problem] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     draft: bool = False
+    #: Where the text to be printed states a figure its tables do not have.
+    narrative: list[Problem] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -95,6 +100,7 @@ def publish(
         text = narrative(_read_text(text_file), spec, name=text_file.name) if text_file else None
         doc = document(spec, loaded.values, blank=loaded.blank, narrative=text, draft=draft)
         done = Published(loaded.result, _missing(doc, spec.publication, text), draft=draft)
+        done.narrative = narrative_problems(spec, _printed_text(loaded.values, spec, text))
         if not draft and not done.valid:
             return done
         rendered: dict[str, bytes] = {}
@@ -104,6 +110,18 @@ def publish(
             done.written.append(staged.write(out, rendered[kind], suffixes=tuple(FORMATS)))
         staged.commit()
     return done
+
+
+def _printed_text(values: dict[str, Any], spec: Spec, text: Narrative | None) -> dict[str, Any]:
+    """The values with the narrative cells as they will be printed (``--text`` replaces a
+    section's own text)."""
+    if text is None or spec.publication is None:
+        return values
+    out = dict(values)
+    for section in spec.publication.sections:
+        if section.text and section.number in text.sections:
+            out[section.text] = text.sections[section.number]
+    return out
 
 
 def _render(kind: str, doc: Document, rendered: dict[str, bytes], fragment: bool) -> bytes:
