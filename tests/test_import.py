@@ -25,6 +25,7 @@ from xlreport.checks.validate import validate_document
 from xlreport.edition import builtin
 from xlreport.edition.resolve import for_document
 from xlreport.edition.spec import Spec
+from xlreport.published.document import tables
 from xlreport.published.mapping import printed_tables
 from xlreport.published.reader import import_report
 from xlreport.published.text import label, value
@@ -360,3 +361,21 @@ def test_hostile_inputs_are_refused_with_exit_2(tmp_path: Path, name: str) -> No
     done = run_cli("import", path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("无法处理：") and "内部错误" not in done.stderr
+
+
+@pytest.mark.parametrize("edition", ["2019", "2021"])
+def test_the_importer_reads_each_value_under_the_labels_publish_prints_it_under(edition: str) -> None:
+    """mapping.printed_tables (what import locates by) and published.document.tables (what
+    publish draws) derive from the same blocks of the spec: every value has the same row and
+    column label paths in both (a section's own title is not printed again as a caption)."""
+    spec = builtin(edition)
+    sections = {s.title for s in spec.publication.sections} if spec.publication else set()
+    where = {}
+    for printed in printed_tables(spec):
+        caption = (printed.caption,) if printed.caption and printed.caption not in sections else ()
+        heads = (printed.column_caption,) if printed.column_caption else ()
+        for r, row in enumerate(printed.keys):
+            for c, key in enumerate(row):
+                where[key] = (caption + printed.rows[r], heads + printed.columns[c])
+    drawn = {c.key: (tuple(c.rows), tuple(c.columns)) for t in tables(spec) for c in t.values()}
+    assert drawn == where
