@@ -256,6 +256,42 @@ def test_previous_dir_pairs_each_report_with_last_years_by_unit(tmp_path: Path) 
     assert "上年报告：找到 2 个单位" in proc.stderr
 
 
+@pytest.mark.skipif(os.name != "posix", reason="relies on forked workers")
+def test_previous_dir_reads_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each return is read once and paired by the unit that read found: the forked workers run
+    the patched reader, which notes every call in a file."""
+    folder, prev, out, calls = tmp_path / "in", tmp_path / "prev", tmp_path / "out", tmp_path / "calls"
+    folder.mkdir()
+    prev.mkdir()
+    filled(folder / "good.xlsx", "pingtan_2022", unit="甲镇")
+    filled(folder / "bad.xlsx", "pingtan_2022", unit="乙镇")
+    filled(folder / "new.xlsx", "pingtan_2022", unit="丙镇")
+    for unit, carried in (("甲镇", None), ("乙镇", 99)):
+        change = {} if carried is None else {"requests.carried_forward.natural_person": carried,
+                                             "requests.new.natural_person": 64 + carried}
+        filled(prev / f"{unit}.xlsx", "pingtan_2021", unit=unit, change=change)
+    real = collect.read_workbook
+
+    def counted(path: Path, **kwargs: Any) -> Any:
+        with calls.open("a", encoding="utf-8") as fh:
+            fh.write(f"{Path(path).name}\n")
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(collect, "read_workbook", counted)
+    done = collect.collect([folder], out, previous_dir=prev, jobs=2)
+    read = calls.read_text(encoding="utf-8").split()
+    assert sorted(read) == ["bad.xlsx", "good.xlsx", "new.xlsx"], "each return read once"
+    rows = {r.file: r for r in done.rows}
+    assert rows["good.xlsx"].previous == "甲镇.xlsx" and rows["good.xlsx"].status == collect.VALID
+    assert rows["bad.xlsx"].previous == "乙镇.xlsx" and rows["bad.xlsx"].status == collect.INVALID
+    assert rows["new.xlsx"].previous == ""
+    last = {k: v for k, v in collect.load(prev / "乙镇.xlsx").result.values.items() if v is not None}
+    twice = real(folder / "bad.xlsx", prev=last).result.problems
+    assert [p for p in problems(out) if p["file"] == "bad.xlsx"] == [
+        {"file": "bad.xlsx", **p.to_json()} for p in twice
+    ], "one read with the pair chosen from its values finds what a read given the pair finds"
+
+
 def test_no_files_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("collect", tmp_path, "--out-dir", tmp_path / "out")
     assert proc.returncode == 2 and "没有找到要读取的文件" in proc.stderr

@@ -22,6 +22,9 @@ from .schema import generate
 from .values import Parsed, Raw, described, parse_json, shown
 
 Locate = Callable[[str], str | None]
+#: Last year's values for the cross-year rules, or a function that picks them from this year's
+#: values (by the unit and year they name): a file is then read once, before its pair is known.
+LastYear = Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 
 
 @dataclass
@@ -63,12 +66,15 @@ def check(
     spec: Spec,
     values: Mapping[str, Any],
     *,
-    prev: Mapping[str, Any] | None = None,
+    prev: LastYear | None = None,
     strict: bool = False,
     invalid: frozenset[str] = frozenset(),
     locate: Locate | None = None,
 ) -> Result:
     """Check ``values`` (cell key → int/Decimal/str/None) against ``spec``.
+
+    ``prev`` may be a function of this report's values (unreadable cells None, blanks 0) that
+    returns last year's values, or None when there is no report of last year to compare with.
 
     Blank statistics become 0 with one warning per table (errors when ``strict``); blank totals
     are computed; ``invalid`` keys (already reported by the caller) are left out of every rule.
@@ -91,6 +97,8 @@ def check(
             out[key] = value
     for table, cells in blanks.items():
         problems.append(_blank(table, cells, strict, locate))
+    if callable(prev):
+        prev = prev(out)
     completed = rules.complete(spec, {k: v for k, v in out.items() if k not in invalid})
     numeric = {k: v for k, v in completed.items() if spec.cell(k).numeric and v is not None}
     for outcome in rules.evaluate(spec, numeric, prev):

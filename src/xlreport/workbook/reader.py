@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import __version__
 from ..checks.problems import Problem
-from ..checks.validate import Result, check, value_problem
+from ..checks.validate import LastYear, Result, check, value_problem
 from ..checks.values import clip, parse
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
@@ -89,7 +89,7 @@ def read_workbook(
     *,
     spec: Spec | None = None,
     strict: bool = False,
-    prev: Mapping[str, Any] | None = None,
+    prev: LastYear | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ReadResult:
     """Read and check a filled workbook; raise :class:`UnreadableInput` if it cannot be trusted.

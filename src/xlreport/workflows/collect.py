@@ -25,7 +25,7 @@ import signal
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -401,14 +401,19 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 
 def _read_workbook(task: Task) -> Read:
-    """A filled workbook, checked with last year's report of its unit when there is one."""
-    read = read_workbook(task.path, strict=task.strict)
-    unit, year = _unit_year(read.result.values)
-    previous = _worker_index.get((unit_key(unit), year - 1)) if year else None
-    if previous is not None:
-        read = read_workbook(task.path, strict=task.strict, prev=previous[1])
+    """A filled workbook, read once and checked with last year's report of the unit and year it
+    names, when there is one (the reader asks for it once the values are read)."""
+    paired: list[tuple[str, dict[str, Any]]] = []
+
+    def last_year(values: Mapping[str, Any]) -> dict[str, Any] | None:
+        unit, year = _unit_year(values)
+        found = _worker_index.get((unit_key(unit), year - 1)) if year else None
+        paired[:] = [found] if found is not None else []
+        return found[1] if found is not None else None
+
+    read = read_workbook(task.path, strict=task.strict, prev=last_year)
     return Read(read.result, read.document() if read.result.valid else None,
-                previous[0] if previous else "")
+                paired[0][0] if paired else "")
 
 
 def _read_one(task: Task) -> Row:
@@ -444,7 +449,7 @@ def _read_one(task: Task) -> Row:
     return row
 
 
-def _unit_year(values: dict[str, Any]) -> tuple[str, int | None]:
+def _unit_year(values: Mapping[str, Any]) -> tuple[str, int | None]:
     unit, year = values.get("unit.name"), values.get("unit.year")
     return (unit if isinstance(unit, str) else ""), (year if isinstance(year, int) else None)
 
