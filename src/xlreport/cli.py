@@ -15,23 +15,24 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from . import __version__
 from .checks.report import dumps
-from .checks.schema import generate
-from .checks.validate import Result
 from .edition.load import exported, lint, load
 from .edition.resolve import requested
 from .errors import SpecError, UnreadableInput, UsageError, XlreportError, os_reason
 from .outputs import Outputs
-from .workflows.audit import audit
 from .workflows.check import read_report, validate_report
-from .workflows.collect import SUMMARY_XLSX, Collected, collect, progress_bar
-from .workflows.importing import import_files
-from .workflows.merge import roll_up
+
+if TYPE_CHECKING:
+    from .checks.validate import Result
+    from .workflows.collect import Collected
+
+# A command imports the workflow it runs when it runs: a single read does not pay for the
+# process pool of collect, the merge, the readers of published reports or the schema generator.
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -301,6 +302,9 @@ def validate(report_file: Path, edition: str | None, spec_file: Path | None,
 @handled
 def schema(edition: str | None, spec_file: Path | None, output: Path | None) -> None:
     """生成上报格式的 JSON Schema。"""
+    # deferred: only this command generates a schema
+    from .checks.schema import generate
+
     write_outputs([spec_file], (output or Path("-"), generate(requested(edition, spec_file))))
     if output is not None:
         say(f"已写入 {output}")
@@ -385,6 +389,9 @@ def import_published(files: tuple[Path, ...], output: Path | None, out_dir: Path
 
     年报：已公开的年度报告（.html/.htm、.docx、.pdf、.txt/.md），可以多个。
     """
+    # deferred: the readers of published reports are needed only by this command
+    from .workflows.importing import import_files
+
     outcomes = import_files(list(files), output=output, out_dir=out_dir, edition=edition,
                             spec_file=spec_file, unit=unit, year=year, previous=previous,
                             strict=strict, report=report_path)
@@ -428,6 +435,9 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
 
     报告：各单位的报告（上报 JSON 或填好的 .xlsx）。
     """
+    # deferred: the merge is needed only by this command
+    from .workflows.merge import roll_up
+
     with Outputs(reports) as out:
         done = roll_up(reports, unit=unit, year=year, strict=strict, workbook=workbook, outputs=out)
         merged = done.merged
@@ -465,6 +475,9 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
 
     文件夹或文件：报表所在的文件夹或 .xlsx 文件（可以多个）。
     """
+    # deferred: collect's process pool (multiprocessing, concurrent.futures) is its own
+    from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
+
     with progress_bar() as progress:
         done = collect(list(inputs), out_dir, previous_dir=previous_dir, jobs=jobs,
                        strict=strict, progress=progress)
@@ -501,6 +514,10 @@ def audit_reports(inputs: tuple[Path, ...], out_dir: Path, jobs: int | None, str
 
     文件夹或文件：已公开的年报（.html、.docx、.pdf、.txt/.md）所在的文件夹或文件（可以多个）。
     """
+    # deferred: the readers of published reports and collect's process pool
+    from .workflows.audit import audit
+    from .workflows.collect import SUMMARY_XLSX, progress_bar
+
     with progress_bar() as progress:
         done = audit(list(inputs), out_dir, jobs=jobs, strict=strict, progress=progress)
     _pool_notes(done)
@@ -529,6 +546,7 @@ def build_template(edition: str | None, spec_file: Path | None, output: Path | N
     """生成锁定的 Excel 填报模板，或给各单位的分发用模板。"""
     # deferred: xlsxwriter, needed only by the commands that write a workbook
     from .workflows import distribution
+    from .workflows.collect import progress_bar  # deferred: with the build of many copies
 
     spec = requested(edition, spec_file)
     if units is not None:

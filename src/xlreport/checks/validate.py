@@ -18,7 +18,6 @@ from ..edition.spec import Cell, Spec
 from ..errors import UnreadableInput
 from . import report, rules
 from .problems import Problem
-from .schema import generate
 from .values import Parsed, Raw, described, parse_json, shown
 
 Locate = Callable[[str], str | None]
@@ -234,6 +233,8 @@ def previous_values(doc: Any, spec: Spec) -> dict[str, Any]:
 @cache
 def _validator(spec: Spec) -> Any:
     import jsonschema  # deferred: jsonschema takes ~100 ms; reading a workbook never needs it
+
+    from .schema import generate  # deferred: with jsonschema
 
     def is_integer(checker: Any, instance: Any) -> bool:
         if isinstance(instance, Decimal):

@@ -23,7 +23,6 @@ several blocks (``proactive.decisions``), ``block:`` names the block by its capt
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -237,6 +236,8 @@ def _find(
             if segs[: len(prefix)] == prefix and len(segs) > len(prefix):
                 found += [(name, *hit) for hit in _descend(blk.get(axis, []), segs[len(prefix):])]
     if not found:
+        import difflib  # deferred: only a misspelt path needs a suggestion
+
         close = difflib.get_close_matches(path, known, n=1)
         hint = f"；是不是“{close[0]}”？" if close else f"；{word}的位置写作“表格块前缀.键名”，如 {example}"
         within = f"（在表格块“{block}”中）" if block is not None else ""

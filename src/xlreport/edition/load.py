@@ -11,9 +11,18 @@ from typing import Any
 from ..errors import SpecError, UsageError
 from . import extend
 from . import rules as rules_mod
-from .migration import Declaration
 from .publication import from_data as publication_of
-from .source import Locate, Locator, builtin_path, check_shape, digest, dump, read
+from .source import (
+    Deferred,
+    Locate,
+    Locator,
+    builtin_path,
+    check_shape,
+    digest,
+    dump,
+    precompiled,
+    read,
+)
 from .spec import BUILTIN_EDITIONS, DEFAULT_EDITION, Spec, expand, sheet_of
 
 
@@ -25,7 +34,11 @@ def builtin(edition: str = DEFAULT_EDITION) -> Spec:
             f"没有“{edition}”这个格式版本；内置版本为 {'、'.join(BUILTIN_EDITIONS)}，"
             "自定义版本请用 --spec 指定规格文件"
         )
-    return load(builtin_path(edition), checked=True)
+    path = builtin_path(edition)
+    data = precompiled(edition)
+    if data is None:
+        return load(path, checked=True)
+    return from_data(data, source=str(path), locate=Deferred(path), checked=True)
 
 
 def load(path: Path, *, checked: bool = False) -> Spec:
@@ -84,11 +97,11 @@ def _build(data: Any, source: str, locate: Locate, checked: bool) -> tuple[Spec,
         digest=digest(data),
         titles=titles,
     )
-    parsed_rules = []
+    parsed_rules, expanded = [], []
     for i, raw in enumerate(data.get("rules", [])):
         try:
             rule = rules_mod.Rule.from_data(raw)
-            rule.expand(spec)
+            expanded += rule.expand(spec)  # the checks depend on the cells, not on other rules
         except rules_mod.RuleError as exc:
             raise SpecError(f"{locate(['rules', i])}：规则“{raw.get('id')}”有误：{exc}") from None
         parsed_rules.append(rule)
@@ -96,15 +109,15 @@ def _build(data: Any, source: str, locate: Locate, checked: bool) -> tuple[Spec,
     for i, rid in enumerate(ids):
         if rid in ids[:i]:
             raise SpecError(f"{locate(['rules', i, 'id'])}：规则编号“{rid}”重复")
-    spec = replace(spec, rules=tuple(parsed_rules))
-    migrations = tuple(
-        Declaration.from_data(raw, spec, locate(["migrations", i]))
-        for i, raw in enumerate(data.get("migrations", []))
-    )
     publication = None
     if "publication" in data:
         publication = publication_of(data["publication"], sheets, cells, locate)
-    return replace(spec, migrations=migrations, publication=publication), locate
+    spec = replace(spec, rules=tuple(parsed_rules), expanded=tuple(expanded),
+                   migration_data=tuple(data.get("migrations", [])), locate=locate,
+                   publication=publication)
+    if not checked:
+        _ = spec.migrations  # a spec file's mistakes are found when it is loaded
+    return spec, locate
 
 
 def resolved(path: Path) -> Any:

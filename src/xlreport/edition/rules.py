@@ -21,7 +21,6 @@ these, so each rule exists exactly once.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -186,6 +185,8 @@ class Among:
                     found += [(name, hit, hit.children) for hit in _descend(nodes, rest)]
         within = f"（在表格块“{self.block}”中）" if self.block is not None else ""
         if not found:
+            import difflib  # deferred: only a misspelt position needs a suggestion
+
             close = difflib.get_close_matches(self.at, known, n=1)
             hint = f"；是不是“{close[0]}”？" if close else "；位置写作“表格块前缀.键名”，如 requests.results"
             raise RuleError(f"没有找到{self.word}的位置“{self.at}”{within}{hint}")

@@ -7,11 +7,8 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-
-import yaml
 
 from ..errors import SpecError, os_reason
 from .kinds import KINDS
@@ -20,8 +17,40 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 
+#: The built-in spec files (package data, installed beside this module).
+BUILTIN = Path(__file__).parent / "builtin"
+
+
 def builtin_path(edition: str) -> Path:
-    return Path(str(resources.files("xlreport.edition") / "builtin" / f"{edition}.yaml"))
+    return BUILTIN / f"{edition}.yaml"
+
+
+def compiled_path(edition: str) -> Path:
+    """The precompiled form of a built-in spec file: its parsed data as JSON, with the sha256 of
+    the YAML text it was made from (``python3 -m xlreport.edition.precompile`` writes it)."""
+    return BUILTIN / f"{edition}.compiled.json"
+
+
+def compiled(edition: str) -> str:
+    """The precompiled form of the built-in spec file of ``edition``, as it should be now."""
+    path = builtin_path(edition)
+    data, _ = read(path)
+    form = {"yaml_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "data": data}
+    return json.dumps(form, ensure_ascii=False, indent=1) + "\n"
+
+
+def precompiled(edition: str) -> Any:
+    """The parsed data of a built-in spec file from its precompiled form, without PyYAML; None
+    when that form is missing or was made from other text than the YAML file holds now (the
+    YAML file is the one source: then it is parsed)."""
+    try:
+        text = builtin_path(edition).read_bytes()
+        form = json.loads(compiled_path(edition).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(form, dict) or form.get("yaml_sha256") != hashlib.sha256(text).hexdigest():
+        return None
+    return form.get("data")
 
 
 #: Bounds of a spec file (the built-in ones: 11 KB, 11 levels, no aliases, 700 nodes).
@@ -50,6 +79,13 @@ def read(path: Path) -> tuple[Any, Locator]:
         raise SpecError(f"规格文件 {path} 无法读取：{os_reason(exc)}") from None
     except UnicodeDecodeError:
         raise SpecError(f"规格文件 {path} 不是 UTF-8 编码的文本，请用 UTF-8 保存") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> tuple[Any, Locator]:
+    """The parsed YAML ``text`` of the spec file ``path`` and a locator of its lines."""
+    import yaml  # deferred: PyYAML takes ~20 ms to import; a built-in edition is read precompiled
+
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     loader = loader_class(text)
     try:
@@ -97,6 +133,8 @@ def _yaml_words(exc: Exception) -> str:
 def _refuse_bombs(events: Iterable[Any], path: Path) -> None:
     """Walk the YAML events (no objects built) and refuse a file nested too deep, with too many
     aliases, an alias inside its own anchor, or more than :data:`MAX_NODES` nodes expanded."""
+    import yaml  # deferred: as in parse
+
     open_: list[tuple[str | None, int]] = []  # open collections: (anchor, nodes before it)
     sizes: dict[str, int] = {}  # anchor → its expanded nodes
     nodes = aliases = 0
@@ -132,6 +170,8 @@ def _refuse_bombs(events: Iterable[Any], path: Path) -> None:
 
 def dump(data: Any) -> str:
     """Spec data as YAML text (Chinese as written, keys in their order)."""
+    import yaml  # deferred: as in parse
+
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
 
 
@@ -143,7 +183,7 @@ def digest(data: Any) -> str:
 
 @cache
 def _spec_schema() -> dict[str, Any]:
-    text = (resources.files("xlreport.edition") / "builtin" / "spec.schema.json").read_text("utf-8")
+    text = (BUILTIN / "spec.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     schema["$defs"]["type"] = {"enum": list(KINDS)}  # the kinds have one home: edition.kinds
     return schema
@@ -220,7 +260,23 @@ class Locator:
         )
 
 
+class Deferred:
+    """The locator of a spec file whose data came from elsewhere (its precompiled form): the
+    file is parsed for its lines only when a message needs one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.found: Locator | None = None
+
+    def __call__(self, where: list[Any]) -> str:
+        if self.found is None:
+            self.found = read(self.path)[1]
+        return self.found(where)
+
+
 def _child(node: Any, step: Any) -> Any:
+    import yaml  # deferred: as in parse; only a message about a spec file finds its line
+
     if isinstance(node, yaml.MappingNode):
         return next((v for k, v in node.value if k.value == step), None)
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from .kinds import Kind, kind
 from .publication import Publication
-from .source import Locate
+from .source import Locate, Locator
 
 if TYPE_CHECKING:  # a spec holds its rules and declarations, and they are read against a spec
     from .migration import Declaration
@@ -155,8 +157,25 @@ class Spec:
     source: str
     digest: str
     titles: dict[str, str] = field(default_factory=dict)
-    migrations: tuple[Declaration, ...] = ()
     publication: Publication | None = None
+    #: The rules expanded into single checks, in order (:meth:`checks`), once per spec.
+    expanded: tuple[Check, ...] = field(default=(), repr=False)
+    #: The ``migrations:`` of the spec file as written, and the locator of its lines; they are
+    #: parsed into :attr:`migrations` when first used (reading a report never uses them).
+    migration_data: tuple[Any, ...] = field(default=(), repr=False)
+    locate: Locate | None = field(default=None, repr=False)
+
+    @cached_property
+    def migrations(self) -> tuple[Declaration, ...]:
+        """What the spec declares about reports of earlier editions (see :mod:`.migration`)."""
+        if not self.migration_data:
+            return ()
+        # deferred: only migrating and filling use the declarations
+        from .migration import Declaration
+
+        locate = self.locate or Locator(Path(self.source), None)
+        return tuple(Declaration.from_data(raw, self, locate(["migrations", i]))
+                     for i, raw in enumerate(self.migration_data))
 
     def cell(self, key: str) -> Cell:
         return self.cells[key]
@@ -169,7 +188,9 @@ class Spec:
 
     def checks(self) -> list[Check]:
         """Every rule expanded into its single checks (see :mod:`xlreport.rules`)."""
-        return [check for rule in self.rules for check in rule.expand(self)]
+        if self.rules and not self.expanded:
+            return [check for rule in self.rules for check in rule.expand(self)]
+        return list(self.expanded)
 
 
 def short_table(title: str) -> str:

@@ -17,7 +17,6 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import cache, cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UsageError
 from .layout import Label, Position, layout
 
-DIRECTORY = Path(str(resources.files("xlreport.workbook") / "layouts"))
+DIRECTORY = Path(__file__).parent / "layouts"
 
 
 @dataclass(frozen=True, eq=False)
