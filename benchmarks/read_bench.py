@@ -1,24 +1,31 @@
-"""Reading speed of xlreport against bare openpyxl and python-calamine, on generated returns.
+"""Reading speed of xlreport against python-calamine and openpyxl, by a method that holds on a
+shared, noisy machine.
 
-    python3 benchmarks/read_bench.py --files 10000 --jobs 2
+    python3 benchmarks/read_bench.py --workdir /tmp/xlreport-bench            # N = 1,000
+    python3 benchmarks/read_bench.py --workdir /tmp/xlreport-bench --big      # and N = 10,000
 
-Generates N filled workbooks of the 2021 template (the template built once, then each copy's
-sheet XML patched with varied values: mostly valid, one in ten with blank cells, one in ten
-breaking a rule), then measures in one run:
+The corpus (kept in ``--workdir`` between runs): N filled workbooks of the 2021 template (the
+template built once by xlsxwriter, then each copy's sheet XML patched with varied values: mostly
+valid, one in ten with blank cells, one in ten breaking a rule), and ``--lo-files`` of them opened
+and saved by LibreOffice (``soffice --convert-to xlsx``: shared strings become rich-text runs,
+styles and XML as LibreOffice writes them).  Measured in one run:
 
-(a) xlreport: ``xlreport collect`` over the folder (the batch path, its own process tree, peak RSS
-    summed over the tree), ``read_workbook`` of each file in this process (per-file cost), and
-    ``xlreport read`` of one file as a fresh process (wall time including interpreter start);
-(b) ``openpyxl.load_workbook(data_only=True)`` of each file, reading every cell's value;
-(c) python-calamine reading every sheet's values.
-
-Per-file costs are medians over a sample of the files (``--sample``), single process.
+(1) CPU time per file (``time.process_time``) of each reader, in this process, the readers
+    interleaved file by file in random order (on each file every reader once, in a shuffled
+    order; the files shuffled too), so that a change of load falls on all readers alike: xlreport
+    ``read_workbook``; python-calamine reading every sheet, and only the sheets xlreport reads;
+    openpyxl ``read_only=True`` and a full load (both ``data_only=True``, every value visited).
+    Medians per kind of file, and the median over files of each file's own ratio.
+(2) ``xlreport collect`` over N files (its own process tree): files per second (wall), CPU per
+    file (``RUSAGE_CHILDREN``), peak RSS summed over the whole tree (sampled from /proc).
+(3) One ``xlreport read f.xlsx -o out.json`` as a fresh process against ``python3 -c pass`` of the
+    same interpreter (no version-manager shim), run in pairs, median of 21, wall time, with
+    compiled bytecode for both (``PYTHONPYCACHEPREFIX`` in the work folder).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import re
@@ -30,12 +37,17 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+# --------------------------------------------------------------------------- generating
 
 COLUMNS = ("natural_person", "commercial", "research", "public_interest", "legal_services", "other")
 _BLANK_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"((?: s="[0-9]+")?)/>')
@@ -145,6 +157,32 @@ def generate(folder: Path, count: int, jobs: int) -> Path:
     return tpl
 
 
+def libreoffice_saved(sources: list[Path], folder: Path) -> list[Path]:
+    """Each of ``sources`` opened and saved by LibreOffice into ``folder`` (kept between runs),
+    in batches through one office each (the profile of tests/support/libreoffice.py)."""
+    from support import libreoffice
+
+    folder.mkdir(parents=True, exist_ok=True)
+    missing = [p for p in sources if not (folder / p.name).exists()]
+    soffice = shutil.which("soffice")
+    if missing and soffice is None:
+        print("soffice not found: no LibreOffice-saved returns in the corpus", file=sys.stderr)
+        return []
+    for start in range(0, len(missing), 25):
+        batch = missing[start : start + 25]
+        with tempfile.TemporaryDirectory(prefix="xlreport-bench-lo-") as tmp:
+            user = Path(tmp) / "profile" / "user"
+            user.mkdir(parents=True)
+            (user / "registrymodifications.xcu").write_text(libreoffice.RECALC_ON_LOAD)
+            subprocess.run(
+                [soffice, f"-env:UserInstallation={(Path(tmp) / 'profile').as_uri()}", "--headless",
+                 "--invisible", "--norestore", "--nologo", "--nolockcheck", "--convert-to", "xlsx",
+                 "--outdir", str(folder), *map(str, batch)],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800,
+            )
+    return [folder / p.name for p in sources if (folder / p.name).exists()]
+
+
 # --------------------------------------------------------------------------- readers
 
 
@@ -154,10 +192,22 @@ def read_xlreport(path: Path) -> Any:
     return read_workbook(path).valid
 
 
-def read_openpyxl(path: Path) -> int:
+def read_calamine(path: Path, sheets: frozenset[str] | None = None) -> int:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    count = 0
+    for name in book.sheet_names:
+        if sheets is None or name in sheets:
+            for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False):
+                count += sum(v != "" for v in row)
+    return count
+
+
+def read_openpyxl(path: Path, read_only: bool) -> int:
     import openpyxl
 
-    book = openpyxl.load_workbook(path, data_only=True)
+    book = openpyxl.load_workbook(path, data_only=True, read_only=read_only)
     count = 0
     for sheet in book.worksheets:
         for row in sheet.iter_rows(values_only=True):
@@ -166,25 +216,52 @@ def read_openpyxl(path: Path) -> int:
     return count
 
 
-def read_calamine(path: Path) -> int:
-    from python_calamine import CalamineWorkbook
+def xlreport_sheets() -> frozenset[str]:
+    """The sheets ``read_workbook`` reads: every sheet with a cell or label, and the metadata."""
+    from xlreport import edition
+    from xlreport.workbook.layout import META_SHEET, layout
 
-    book = CalamineWorkbook.from_path(str(path))
-    count = 0
-    for name in book.sheet_names:
-        for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False):
-            count += sum(v != "" for v in row)
-    return count
+    lay = layout(edition.builtin("2021"))
+    places = [p.sheet for p in lay.cells.values()] + [lb.sheet for lb in lay.labels]
+    return frozenset([*places, META_SHEET])
 
 
-def per_file(read: Callable[[Path], Any], files: Iterable[Path]) -> tuple[float, float]:
-    """(median seconds per file, files per second) of ``read`` in this process."""
-    times = []
-    for path in files:
-        start = time.perf_counter()
-        read(path)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), len(times) / sum(times)
+def readers() -> dict[str, Callable[[Path], Any]]:
+    same = xlreport_sheets()
+    return {
+        "xlreport read_workbook": read_xlreport,
+        "calamine, all sheets": read_calamine,
+        f"calamine, the {len(same)} sheets xlreport reads": lambda p: read_calamine(p, same),
+        "openpyxl read_only": lambda p: read_openpyxl(p, True),
+        "openpyxl full load": lambda p: read_openpyxl(p, False),
+    }
+
+
+def interleaved(corpus: list[tuple[str, Path]], seed: int) -> dict[tuple[str, str], list[float]]:
+    """CPU seconds of every reader on every file: (kind, reader) → one time per file, in file
+    order of ``corpus`` (so that index i of every reader's list is the same file)."""
+    rng = random.Random(seed)
+    funcs = readers()
+    for read in funcs.values():  # imports and caches outside the timing
+        read(corpus[0][1])
+    order = list(range(len(corpus)))
+    rng.shuffle(order)
+    times: dict[int, dict[str, float]] = {}
+    for i in order:
+        names = list(funcs)
+        rng.shuffle(names)
+        for name in names:
+            start = time.process_time()
+            funcs[name](corpus[i][1])
+            times.setdefault(i, {})[name] = time.process_time() - start
+    out: dict[tuple[str, str], list[float]] = {}
+    for i, (kind, _) in enumerate(corpus):
+        for name in funcs:
+            out.setdefault((kind, name), []).append(times[i][name])
+    return out
+
+
+# --------------------------------------------------------------------------- processes
 
 
 def tree_rss(pid: int) -> int:
@@ -194,101 +271,72 @@ def tree_rss(pid: int) -> int:
         p = todo.pop()
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+([0-9]+) kB", status).group(1)) * 1024
+            found = re.search(r"VmRSS:\s+([0-9]+) kB", status)
+            total += int(found.group(1)) * 1024 if found else 0
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, AttributeError):
+        except OSError:
             continue
     return total
 
 
-def run_measured(command: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS summed over the process tree, exit code) of ``command``."""
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds of the tree, peak RSS summed over the tree, exit code)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.02)
-    return time.perf_counter() - start, peak, proc.returncode
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, peak, proc.returncode
 
 
-def cli_wall(file: Path, out: Path, runs: int) -> float:
-    """Median wall time of ``xlreport read FILE -o OUT`` as a fresh process."""
-    exe = shutil.which("xlreport")
-    command = [exe] if exe else [sys.executable, "-m", "xlreport"]
-    times = []
-    for _ in range(runs):
+def command_env(work: Path) -> dict[str, str]:
+    """The environment of the measured commands: this checkout's source first, bytecode compiled
+    once into the work folder (as an installed package has it)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def xlreport_command() -> list[str]:
+    """``xlreport`` run by this very interpreter: the console script beside it, else ``-m``."""
+    script = Path(sys.executable).with_name("xlreport")
+    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "xlreport"]
+
+
+def latency(file: Path, out: Path, runs: int, env: dict[str, str]) -> tuple[float, float, float]:
+    """(median ms of ``python3 -c pass``, median ms of ``xlreport read``, median of the paired
+    ratios), the two run one after the other ``runs`` times (after one warm-up run each)."""
+    base = [sys.executable, "-c", "pass"]
+    read = [*xlreport_command(), "read", str(file), "-o", str(out)]
+
+    def wall(command: list[str]) -> float:
         start = time.perf_counter()
-        subprocess.run([*command, "read", str(file), "-o", str(out)], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env)
+        return time.perf_counter() - start
+
+    wall(base), wall(read)
+    pairs = [(wall(base), wall(read)) for _ in range(runs)]
+    return (1000 * statistics.median(b for b, _ in pairs), 1000 * statistics.median(r for _, r in pairs),
+            statistics.median(r / b for b, r in pairs))
 
 
-# --------------------------------------------------------------------------- main
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1000, help="how many workbooks (N)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="collect --jobs")
-    parser.add_argument("--sample", type=int, default=500,
-                        help="files read in-process by each reader for the per-file medians")
-    parser.add_argument("--cli-runs", type=int, default=10, help="runs of xlreport read")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where the workbooks are kept (default: a temporary folder)")
-    args = parser.parse_args(argv)
-
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="xlreport-bench-"))
-    folder = work / f"returns-{args.files}"
-    start = time.perf_counter()
-    generate(folder, args.files, args.jobs)
-    files = sorted(folder.glob("*.xlsx"))[: args.files]
-    print(f"{len(files)} workbooks in {folder} ({time.perf_counter() - start:.1f} s to generate)")
-
+def collect_run(folder: Path, work: Path, jobs: int, env: dict[str, str]) -> dict[str, Any]:
+    files = len(list(folder.glob("*.xlsx")))
     out = work / "collected"
     shutil.rmtree(out, ignore_errors=True)
-    exe = shutil.which("xlreport")
-    base = [exe] if exe else [sys.executable, "-m", "xlreport"]
-    wall, peak, code = run_measured(
-        [*base, "collect", str(folder), "--out-dir", str(out), "--jobs", str(args.jobs)]
+    wall, cpu, peak, code = run_measured(
+        [*xlreport_command(), "collect", str(folder), "--out-dir", str(out), "--jobs", str(jobs)],
+        env,
     )
-    batch_rate = len(files) / wall
-    counts = _statuses(out / "summary.csv")
-
-    sample = files[: args.sample]
-    gc.collect()
-    rows = []
-    for name, read in (("xlreport", read_xlreport), ("openpyxl", read_openpyxl),
-                       ("calamine", read_calamine)):
-        read(sample[0])  # imports and caches outside the timing
-        median, rate = per_file(read, sample)
-        rows.append((name, median, rate))
-    single = cli_wall(files[0], work / "one.json", args.cli_runs)
-    own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-    print(f"\nN = {len(files)}, jobs = {args.jobs}, CPUs = {os.cpu_count()}, "
-          f"Python {sys.version.split()[0]}")
-    print(f"collect statuses: {counts} (exit {code})\n")
-    print("| reader | files/s | median per file | peak RSS |")
-    print("|---|---:|---:|---:|")
-    print(f"| (a) xlreport collect, {args.jobs} processes | {batch_rate:.0f} | "
-          f"{1000 * wall / len(files) * args.jobs:.2f} ms (wall × jobs / N) | "
-          f"{peak / 2**20:.0f} MB (whole tree) |")
-    for name, median, rate in rows:
-        label = {"xlreport": "(a) xlreport read_workbook, 1 process",
-                 "openpyxl": "(b) openpyxl load_workbook(data_only=True), all cells",
-                 "calamine": "(c) python-calamine, all sheets"}[name]
-        print(f"| {label} | {rate:.0f} | {1000 * median:.2f} ms | |")
-    print(f"| (a) `xlreport read` one file, fresh process | | {1000 * single:.0f} ms wall | |")
-    medians = {name: median for name, median, _ in rows}
-    print(f"\nratio a/b = {medians['xlreport'] / medians['openpyxl']:.2f}, "
-          f"a/c = {medians['xlreport'] / medians['calamine']:.2f} (per-file medians); "
-          f"this process peak RSS {own_rss / 2**20:.0f} MB")
-    if args.workdir is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return {"N": files, "wall": wall, "rate": files / wall, "cpu_ms": 1000 * cpu / files,
+            "peak_mb": peak / 2**20, "exit": code, "statuses": _statuses(out / "summary.csv")}
 
 
 def _statuses(summary: Path) -> dict[str, int]:
@@ -299,6 +347,69 @@ def _statuses(summary: Path) -> dict[str, int]:
         for row in csv.DictReader(fh):
             counts[row["状态"]] = counts.get(row["状态"], 0) + 1
     return counts
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000, help="N of the collect run")
+    parser.add_argument("--big", action="store_true", help="also collect N = 10,000")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="collect --jobs")
+    parser.add_argument("--sample", type=int, default=200,
+                        help="xlsxwriter-filled files in the per-file CPU timing")
+    parser.add_argument("--lo-files", type=int, default=50,
+                        help="LibreOffice-saved files (each also in the per-file timing)")
+    parser.add_argument("--cli-runs", type=int, default=21, help="pairs of the latency runs")
+    parser.add_argument("--seed", type=int, default=1, help="of the random orders")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where the corpus is kept (default: a temporary folder, deleted)")
+    args = parser.parse_args(argv)
+
+    work = (args.workdir or Path(tempfile.mkdtemp(prefix="xlreport-bench-"))).resolve()
+    env = command_env(work)
+    sizes = [args.files, *([10_000] if args.big else [])]
+    start = time.perf_counter()
+    folders = {n: work / f"returns-{n}" for n in sizes}
+    for n, folder in folders.items():
+        generate(folder, n, args.jobs)
+    files = sorted(folders[args.files].glob("*.xlsx"))
+    saved = libreoffice_saved(files[: args.lo_files], work / "libreoffice")
+    print(f"corpus ready in {time.perf_counter() - start:.0f} s: {len(files)} xlsxwriter-filled, "
+          f"{len(saved)} LibreOffice-saved ({work})", file=sys.stderr)
+
+    corpus = [("xlsxwriter", p) for p in files[: args.sample]]
+    corpus += [("LibreOffice", p) for p in saved]
+    times = interleaved(corpus, args.seed)
+    collects = [collect_run(folders[n], work, args.jobs, env) for n in sizes]
+    base_ms, read_ms, ratio = latency(files[0], work / "one.json", args.cli_runs, env)
+
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f}; per-file CPU over {args.sample} xlsxwriter-filled and "
+          f"{len(saved)} LibreOffice-saved returns, readers interleaved\n")
+    kinds = list(dict.fromkeys(kind for kind, _ in corpus))
+    ours = "xlreport read_workbook"
+    print("| reader | " + " | ".join(f"{k}: median CPU per file | xlreport ÷ reader" for k in kinds)
+          + " |")
+    print("|---|" + "---:|---:|" * len(kinds))
+    for name in readers():
+        cells = []
+        for kind in kinds:
+            mine, theirs = times[kind, ours], times[kind, name]
+            per_file = statistics.median(a / b for a, b in zip(mine, theirs, strict=True) if b > 0)
+            cells += [f"{1000 * statistics.median(theirs):.2f} ms", f"{per_file:.2f}×"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n| collect | files/s (wall) | CPU per file | peak RSS, whole tree | statuses |")
+    print("|---|---:|---:|---:|---|")
+    for c in collects:
+        print(f"| N = {c['N']:,}, --jobs {args.jobs} | {c['rate']:.0f} | {c['cpu_ms']:.1f} ms | "
+              f"{c['peak_mb']:.0f} MB | {c['statuses']} (exit {c['exit']}) |")
+    print(f"\none `xlreport read f.xlsx -o out.json`: {read_ms:.0f} ms; `python3 -c pass`: "
+          f"{base_ms:.0f} ms; ratio {ratio:.1f}× (median of {args.cli_runs} pairs)")
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
