@@ -27,7 +27,7 @@ from xlreport.workbook import template
 HEAVY = ("jsonschema", "openpyxl", "xlsxwriter", "rich", "python_calamine", "yaml",
          "xlreport.edition.migration", "xlreport.workflows.collect", "xlreport.workflows.merge",
          "xlreport.checks.schema", "concurrent.futures.process", "multiprocessing",
-         "xml.sax", "xml.dom", "urllib.request")
+         "xml.sax", "xml.dom", "urllib.request", "docx", "lxml")
 
 
 def test_reading_one_workbook_imports_nothing_heavy(tmp_path: Path) -> None:
