@@ -130,6 +130,35 @@ class Block:
     def leaf_columns(self) -> list[tuple[Node, ...]]:
         return [p for node in self.columns for p in node.leaves()]
 
+    def row_depth(self) -> int:
+        """Columns of row headings: none when transposed, its rows becoming column groups."""
+        return 0 if self.transposed else max(len(p) for p in self.leaf_rows())
+
+    def data_columns(self) -> list[tuple[tuple[Node, ...], ...]]:
+        """Heading bands of each data column: (column caption,) column path — or, when
+        transposed, row path then column path.  The workbook and the published table both
+        draw their headings from these."""
+        cols = self.leaf_columns()
+        if self.transposed:
+            return [(rpath, cpath) for rpath in self.leaf_rows() for cpath in cols]
+        if self.column_caption:
+            caption = (Node(label=self.column_caption),)
+            return [(caption, cpath) for cpath in cols]
+        return [(cpath,) for cpath in cols]
+
+
+def runs(paths: list[tuple[Node, ...]], level: int) -> list[tuple[int, int]]:
+    """The runs ``(first, last)`` of consecutive heading paths sharing their first ``level + 1``
+    nodes: one merged heading cell each at that level."""
+    out, i = [], 0
+    while i < len(paths):
+        j = i
+        while j + 1 < len(paths) and paths[j + 1][: level + 1] == paths[i][: level + 1]:
+            j += 1
+        out.append((i, j))
+        i = j + 1
+    return out
+
 
 @dataclass(frozen=True)
 class Sheet:

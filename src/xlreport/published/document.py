@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..edition.publication import Publication, Section, fill
-from ..edition.spec import Block, Node, Spec
+from ..edition.spec import Block, Node, Spec, runs
 from ..errors import SpecError, UsageError
 
 #: Kinds of table cells: a block's caption row, the corner over the row headings, a column
@@ -132,7 +132,7 @@ def _table(spec: Spec, section: Section) -> Table:
     chosen = [
         (i, b) for i, b in enumerate(sheet.blocks) if not section.blocks or b.caption in section.blocks
     ]
-    width = max(_row_depth(b) + len(_data_columns(b)) for _, b in chosen)
+    width = max(b.row_depth() + len(b.data_columns()) for _, b in chosen)
     keys = {(c.block, c.row_index, c.col_index): c.key for c in spec.cells.values()
             if c.sheet == sheet.name}
     grid = _Grid(width)
@@ -166,8 +166,8 @@ class _Grid:
             self.cells.append(TableCell(self.row, 0, CAPTION, caption, colspan=self.width))
             captions = (caption,)
             self.row += 1
-        depth = _row_depth(block)
-        bands = _data_columns(block)
+        depth = block.row_depth()
+        bands = block.data_columns()
         depths = [max(len(c[b]) for c in bands) for b in range(len(bands[0]))]
         height = sum(depths)
         if depth:
@@ -226,12 +226,8 @@ class _Grid:
         """Nested row headings down the left; for each leaf row, the headings that name it."""
         names: list[list[str]] = [[] for _ in rows]
         for level in range(depth):
-            i = 0
-            while i < len(rows):
+            for i, j in runs(rows, level):
                 path = rows[i]
-                j = i
-                while j + 1 < len(rows) and rows[j + 1][: level + 1] == path[: level + 1]:
-                    j += 1
                 if level < len(path):
                     leaf = level == len(path) - 1
                     self.cells.append(TableCell(
@@ -240,25 +236,7 @@ class _Grid:
                     ))
                     for k in range(i, j + 1):
                         names[k].append(path[level].label)
-                i = j + 1
         return [tuple(n) for n in names]
-
-
-def _row_depth(block: Block) -> int:
-    """Columns of row headings: none for a transposed block, whose rows become column groups."""
-    return 0 if block.transposed else max(len(p) for p in block.leaf_rows())
-
-
-def _data_columns(block: Block) -> list[tuple[tuple[Node, ...], ...]]:
-    """Heading bands of each data column: (column caption,) column path — or, for a transposed
-    block, row path then column path."""
-    cols = block.leaf_columns()
-    if block.transposed:
-        return [(rpath, cpath) for rpath in block.leaf_rows() for cpath in cols]
-    if block.column_caption:
-        caption = (Node(label=block.column_caption),)
-        return [(caption, cpath) for cpath in cols]
-    return [(cpath,) for cpath in cols]
 
 
 def _prefix(bands: tuple[tuple[Node, ...], ...], band: int, level: int) -> tuple[object, ...] | None:

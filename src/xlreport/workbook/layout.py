@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..edition.spec import Block, Node, Spec
+from ..edition.spec import Block, Node, Spec, runs
 from .cells import a1, sheet_ref
 
 META_SHEET = "_xlreport"
@@ -178,7 +178,7 @@ class _Builder:
         return made
 
     def sheet(self, name: str, title: str, blocks: Sequence[Block]) -> None:
-        width = max(_row_depth(b) + len(_data_columns(b)) for b in blocks)
+        width = max(b.row_depth() + len(b.data_columns()) for b in blocks)
         self.label(name, TITLE_ROW, 0, title, "title", TITLE_ROW, width - 1)
         row = FIRST_BLOCK_ROW
         lines: dict[int, int] = {}
@@ -188,8 +188,8 @@ class _Builder:
             if len(blocks) == 1:
                 repeat = (TITLE_ROW, header_end)
                 if len(block.leaf_rows()) > 10:
-                    freeze = (header_end + 1, _row_depth(block))
-        label_cols = max(_row_depth(b) for b in blocks)
+                    freeze = (header_end + 1, block.row_depth())
+        label_cols = max(b.row_depth() for b in blocks)
         self.grids[name] = SheetGrid(name, title, width, row, repeat, freeze, lines, label_cols)
 
     def block(
@@ -200,7 +200,7 @@ class _Builder:
         if block.caption:
             caption = (self.label(sheet, row, 0, block.caption, "caption", row, width - 1),)
             row += 1
-        depth = _row_depth(block)
+        depth = block.row_depth()
         columns = _place_columns(block, depth, width)
         height = sum(_band_depths(columns))
         if depth:
@@ -263,42 +263,20 @@ class _Builder:
         """Nested row headings down the left; for each leaf row, the headings that name it."""
         names: list[list[Label]] = [[] for _ in rows]
         for level in range(depth):
-            i = 0
-            while i < len(rows):
+            for i, j in runs(rows, level):
                 path = rows[i]
-                j = i
-                while j + 1 < len(rows) and rows[j + 1][: level + 1] == path[: level + 1]:
-                    j += 1
                 if level < len(path):
                     leaf = level == len(path) - 1
                     made = self.label(sheet, top + i, level, path[level].label, "row",
                                       top + j, depth - 1 if leaf else level)
                     for k in range(i, j + 1):
                         names[k].append(made)
-                i = j + 1
         return [tuple(n) for n in names]
-
-
-def _row_depth(block: Block) -> int:
-    """Columns of row headings: none for a transposed block, whose rows become column groups."""
-    return 0 if block.transposed else max(len(p) for p in block.leaf_rows())
-
-
-def _data_columns(block: Block) -> list[tuple[tuple[Node, ...], ...]]:
-    """Heading bands of each data column: (column caption,) column path — or, for a transposed
-    block, row path then column path."""
-    cols = block.leaf_columns()
-    if block.transposed:
-        return [(rpath, cpath) for rpath in block.leaf_rows() for cpath in cols]
-    if block.column_caption:
-        caption = (Node(label=block.column_caption),)
-        return [(caption, cpath) for cpath in cols]
-    return [(cpath,) for cpath in cols]
 
 
 def _place_columns(block: Block, depth: int, width: int) -> list[_Column]:
     """Data columns from ``depth`` on; the last one is widened to the sheet's width."""
-    out = [_Column(b, depth + i, depth + i) for i, b in enumerate(_data_columns(block))]
+    out = [_Column(b, depth + i, depth + i) for i, b in enumerate(block.data_columns())]
     out[-1].last = width - 1
     return out
 

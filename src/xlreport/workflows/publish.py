@@ -23,7 +23,7 @@ from ..checks.problems import Problem
 from ..checks.validate import Result
 from ..edition.publication import Publication
 from ..edition.spec import Spec
-from ..errors import UnreadableInput, UsageError
+from ..errors import UnreadableInput, UsageError, os_reason
 from ..outputs import Outputs
 from ..published import docx, html, pdf
 from ..published.document import Document, Narrative, document, narrative
@@ -178,7 +178,7 @@ def _read_text(path: Path) -> str:
     except FileNotFoundError:
         raise UnreadableInput(f"找不到正文文件 {path}", code="not_found") from None
     except OSError as exc:
-        raise UnreadableInput(f"无法读取正文文件 {path}：{exc.strerror}", code="not_found") from None
+        raise UnreadableInput(f"无法读取正文文件 {path}：{os_reason(exc)}", code="not_found") from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
