@@ -283,6 +283,8 @@ def _schema_problem(err: Any, key: str, cell: Cell | None, spec: Spec) -> Proble
         text = f"有不属于 {spec.edition} 年版报表的项：{'、'.join(map(str, extra))}"
     elif v == "const":
         text = f"应为 {err.validator_value!r}"
+    elif v == "maxLength":
+        text = f"共 {len(err.instance)} 字，一个单元格最多 {err.validator_value} 字；请精简"
     elif cell is not None:
         text = f"应为{cell.kind.label}，填报为 {report.dumps(err.instance, indent=None).strip()}"
     else:

@@ -22,6 +22,14 @@ Numbers
     Money is returned as an exact ``Decimal`` without trailing fractional zeros or exponent
     (``"12.50"`` → ``Decimal("12.5")``, ``1E+2`` → ``Decimal("100")``); more than 6 decimals
     (counted on the value, so ``"1.5000000"`` is fine) is ``too_many_decimals``.
+
+Text in a number cell
+    A count, amount or year stored as text is an error — ``text_number`` when the text spells a
+    number (``"12"``, ``"１２"``, ``"1,234"``, ``"2025年"``), else ``not_a_number`` (``"12件"``):
+    the workbook adds numbers only (``SUM`` leaves text out in every spreadsheet program), so
+    reading ``"12"`` as 12 would give a report whose totals differ from the printed workbook.
+    Empty cells and the words of :data:`BLANK_TOKENS` (after stripping :data:`SPACES`) are blank.
+    The workbook's own checks (:mod:`xlreport.checks.entries`) decide every cell the same way.
 """
 
 from __future__ import annotations
@@ -33,11 +41,19 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TypeAlias
 
-from ..edition.kinds import CREDIT_CODE_CHARS, LIMIT_DIGITS, Kind, credit_code_ok, kind
+from ..edition.kinds import (
+    CREDIT_CODE_CHARS,
+    LIMIT_DIGITS,
+    MAX_TEXT,
+    Kind,
+    credit_code_ok,
+    kind,
+)
 from .problems import CODES, Severity
 
 __all__ = [
     "BLANK_TOKENS",
+    "SPACES",
     "Formula",
     "FormulaError",
     "Parsed",
@@ -115,9 +131,10 @@ class _Bad(Exception):
         self.hint = hint
 
 
-_EDGE_SPACE = re.compile(
-    r"^[\s\u200b\u200c\u200d\u2060\ufeff]+|[\s\u200b\u200c\u200d\u2060\ufeff]+$"
-)
+#: What is stripped from both ends of a typed text: space, tab, line breaks, NBSP and the
+#: ideographic space — exactly what the workbook's own checks strip (see :mod:`.entries`).
+SPACES = " \t\n\r\u00a0\u3000"
+_EDGE_SPACE = re.compile(f"^[{SPACES}]+|[{SPACES}]+$")
 #: Full-width ASCII (１２，３４５．６, ＡＢＣ) and U+2212 MINUS SIGN to plain ASCII.
 _TO_ASCII = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x2212: ord("-")}
 _TEXT_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)")
@@ -129,7 +146,7 @@ _EXCEL_DIGITS = Context(prec=15, rounding=ROUND_HALF_UP)
 
 
 def _strip(text: str) -> str:
-    """``text`` without surrounding whitespace, including NBSP, U+3000 and zero-width spaces."""
+    """``text`` without the :data:`SPACES` around it."""
     return _EDGE_SPACE.sub("", text)
 
 
@@ -212,6 +229,8 @@ def _json(value: object, kind: Kind, year_range: tuple[int, int]) -> Parsed:
     if kind.family == "text":
         if not isinstance(value, str):
             raise _Bad("schema", "应为文字（JSON 字符串，加引号）")
+        if len(value) > MAX_TEXT:
+            raise _Bad("too_long", f"共 {len(value)} 字，一个单元格最多 {MAX_TEXT} 字；请精简")
         return Parsed(value if _strip(value) else None)
     if kind.family == "credit_code":
         if not isinstance(value, str):
@@ -344,10 +363,12 @@ def _number(raw: Raw, kind: Kind) -> tuple[Decimal, str]:
     if isinstance(raw, int | float | XmlNumber):
         return _cell_number(raw)
     if isinstance(raw, str):
-        if kind.family == "year" and _strip(raw).endswith("年"):
-            raw = _strip(raw)[:-1]
-        number = _text_number(raw)
-        return number, f"已按数字 {_plain(number)} 读取；可直接填写数字"
+        typed = _strip(raw)
+        number = _text_number(typed[:-1] if kind.family == "year" and typed.endswith("年") else typed)
+        raise _Bad(
+            "text_number",
+            f"这是文字，不是数字：表格的总计和校验不会计入它；请删去后直接输入数字 {_plain(number)}",
+        )
     if isinstance(raw, dt.date | dt.time | dt.timedelta):
         if kind.family == "year":
             raise _Bad("not_a_number", "年度只填写四位数字，如 2024，不要填写日期")
@@ -381,6 +402,8 @@ def _checked(number: Decimal, kind: Kind, year_range: tuple[int, int]) -> int | 
 
 
 def _text(raw: Raw) -> Parsed:
+    if isinstance(raw, str) and len(raw) > MAX_TEXT:
+        raise _Bad("too_long", f"共 {len(raw)} 字，一个单元格最多 {MAX_TEXT} 字；请精简")
     if isinstance(raw, XmlNumber | int | float) and not isinstance(raw, bool):
         number, note = _cell_number(raw)
         text = _plain(number)
@@ -411,13 +434,13 @@ def _credit_code(raw: Raw) -> Parsed:
     if not isinstance(raw, str):
         raise _Bad("credit_code", "应填写 18 位统一社会信用代码")
     typed = _strip(raw)
-    code = typed.translate(_TO_ASCII).upper()
+    code = typed.upper()
     if len(code) != 18:
         raise _Bad("credit_code", f"应为 18 位，现为 {len(code)} 位")
     wrong = "".join(dict.fromkeys(c for c in code if c not in CREDIT_CODE_CHARS))
     if wrong:
         raise _Bad(
-            "credit_code", f"含有不允许的字符“{wrong}”（只用数字和大写字母，不含 I、O、Z、S、V）"
+            "credit_code", f"含有不允许的字符“{wrong}”（只用半角的数字和大写字母，不含 I、O、Z、S、V）"
         )
     if not credit_code_ok(code):
         raise _Bad("credit_code", "校验位（第 18 位）不正确，请逐位核对")

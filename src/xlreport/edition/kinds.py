@@ -19,6 +19,7 @@ __all__ = [
     "CREDIT_CODE_WEIGHTS",
     "KINDS",
     "LIMIT_DIGITS",
+    "MAX_TEXT",
     "MONEY_PLACES",
     "Family",
     "Kind",
@@ -31,6 +32,8 @@ Family = Literal["number", "year", "text", "credit_code"]
 
 #: Digits before the decimal point a count or amount may have (Excel keeps 15 significant digits).
 LIMIT_DIGITS = 15
+#: Characters one cell holds (Excel refuses more); the most a text field may have.
+MAX_TEXT = 32767
 #: Decimal places an amount may have.
 MONEY_PLACES = 6
 #: The GB 32100-2015 alphabet of 统一社会信用代码 (no I, O, Z, S, V); a character's value is its index.
@@ -98,8 +101,8 @@ class Kind:
         if self.family == "credit_code":
             return {"type": ["string", "null"], "pattern": f"^[{CREDIT_CODE_CHARS}]{{18}}$"}
         if optional:
-            return {"type": ["string", "null"]}
-        return {"type": "string", "minLength": 1, "pattern": r"\S"}
+            return {"type": ["string", "null"], "maxLength": MAX_TEXT}
+        return {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
