@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from xlreport import edition as spec_mod
+from xlreport.checks.entries import entry_checks
 from xlreport.workbook.layout import (
     CHECKS_SHEET,
     INSTRUCTIONS_SHEET,
@@ -86,9 +87,30 @@ def test_official_headings_of_table_three() -> None:
 def test_checks_in_workbook_exclude_cross_year() -> None:
     spec = spec_mod.builtin("2021")
     lay = layout(spec)
-    names = {c.name for c in spec.checks() if not c.cross_year}
-    assert set(lay.checks) == names | {"checks.status"}
+    names = [e.name for e in entry_checks(spec)]
+    names += [c.name for c in spec.checks() if not c.cross_year]
+    assert list(lay.checks) == ["checks.status", *names]
     assert all(pos.sheet == CHECKS_SHEET for pos in lay.checks.values())
+    rows = [pos.row for pos in lay.checks.values()][1:]
+    assert rows == list(range(rows[0], rows[0] + len(rows)))
+
+
+@pytest.mark.parametrize("edition", spec_mod.BUILTIN_EDITIONS)
+def test_every_input_has_a_state_cell_right_of_its_table(edition: str) -> None:
+    spec = spec_mod.builtin(edition)
+    lay = layout(spec)
+    assert set(lay.states) == {c.key for c in spec.inputs()}
+    assert len(set(lay.states.values())) == len(lay.states)
+    for key, at in lay.states.items():
+        pos, grid = lay.cells[key], lay.grids[lay.cells[key].sheet]
+        assert (at.sheet, at.row) == (pos.sheet, pos.row)
+        assert grid.width < at.col <= 2 * grid.width
+
+
+def test_every_total_sums_its_parts() -> None:
+    lay = layout(spec_mod.builtin("2021"))
+    assert lay.formulas["requests.new.total"] == "SUM(D6,E6,F6,G6,H6,I6)"
+    assert set(lay.formulas) == {c.key for c in lay.spec.cells.values() if c.computed}
 
 
 def test_digest_is_stable_and_follows_labels() -> None:

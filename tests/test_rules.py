@@ -42,11 +42,19 @@ def test_balance_renders_as_an_excel_formula() -> None:
         "requests.results.total.natural_person": "B29",
         "requests.carried_forward.natural_person": "B30",
     }.__getitem__
-    assert engine.excel_side(check, check.lhs, ref) == "B5+B6"
-    assert engine.excel_side(check, check.rhs, ref) == "B29+B30"
+    assert engine.excel_side(check, check.lhs, ref) == "SUM(B5,B6)"
+    assert engine.excel_side(check, check.rhs, ref) == "SUM(B29,B30)"
     assert engine.excel_result(check, "E2", "F2") == (
         'IF(ISERROR((E2)-(F2)),"不通过",IF(ROUND((E2)-(F2),6)=0,"通过","不通过"))'
     )
+
+
+def test_a_side_with_subtracted_terms_sums_them_apart() -> None:
+    spec = spec_mod.builtin("2021")
+    check = next(c for c in spec.checks() if c.rule.id == "in_force")
+    side = tuple(t for t in check.rhs if not t.prev)
+    assert engine.excel_side(check, side, str.upper) == (
+        "SUM(PROACTIVE.REGULATIONS.ISSUED)-SUM(PROACTIVE.REGULATIONS.REPEALED)")
 
 
 def test_cross_year_checks_cannot_become_formulas() -> None:

@@ -44,16 +44,29 @@ def holds(check: Check, lhs: Decimal, rhs: Decimal) -> bool:
 
 
 def excel_side(check: Check, side: Sequence[Term], ref: Callable[[str], str]) -> str:
-    """``B5+C5-D5`` for one side; ``prev`` terms cannot be rendered (no such cells)."""
+    """``SUM(B5,C5)-SUM(D5)`` for one side; ``prev`` terms cannot be rendered (no such cells).
+
+    ``SUM`` because it leaves text out in every spreadsheet program, where ``+`` converts some
+    texts to numbers and not others (LibreOffice refuses ``"１２"`` and ``"1.5"``, Gnumeric takes
+    them); the reader refuses text in a number cell for the same reason.
+    """
     if any(t.prev for t in side):
         raise RuleError(f"{check.name} 需要上年报告，无法写成公式")
-    text = "".join(("+" if t.sign > 0 else "-") + t.excel(ref) for t in side)
-    return text.removeprefix("+")
+    plus = [t.excel(ref) for t in side if t.sign > 0]
+    minus = [t.excel(ref) for t in side if t.sign < 0]
+    text = f"SUM({','.join(plus)})" if plus else ""
+    return text + (f"-SUM({','.join(minus)})" if minus else "")
 
 
 def excel_result(check: Check, lhs: str, rhs: str) -> str:
     """Formula (without ``=``) that shows 通过 or 不通过 given the two sides' cells."""
-    compare = {"=": "=0", "<=": "<=0", ">=": ">=0"}[check.op]
+    return excel_compare(check.op, lhs, rhs)
+
+
+def excel_compare(op: str, lhs: str, rhs: str) -> str:
+    """``IF(…)`` showing 通过 when ``lhs op rhs`` holds to 6 decimals, 不通过 otherwise (also when
+    either side is an error value)."""
+    compare = {"=": "=0", "<=": "<=0", ">=": ">=0"}[op]
     diff = f"({lhs})-({rhs})"
     return f'IF(ISERROR({diff}),"{FAIL}",IF(ROUND({diff},6){compare},"{PASS}","{FAIL}"))'
 

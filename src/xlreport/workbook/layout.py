@@ -3,7 +3,9 @@
 :func:`layout` places every sheet of a :class:`~xlreport.spec.Spec` the way the official table is
 printed — sheet title, then each block as caption row, merged column headings over a corner, nested
 row headings down the left, and the data cells — and adds the workbook's own sheets (填报说明,
-校验结果 and the very hidden metadata sheet).  The template writes exactly this; the reader checks
+校验结果 and the very hidden metadata sheet), the rows of 校验结果 (:mod:`xlreport.checks.entries`),
+the hidden state cell of every input (in hidden columns right of its table) and each total's
+formula.  The template writes exactly this; the reader checks
 a filled copy against it (sheet names, labels, positions) and reads values from it.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
+from ..checks.entries import entry_checks, rule_checks
 from ..edition.spec import Block, Node, Spec, runs
 from .cells import a1, sheet_ref
 
@@ -24,6 +27,8 @@ TEMPLATE_ID = "xlreport/gov-info-disclosure-annual-report"
 META_KEYS = (
     "template_id", "edition", "template_version", "spec_digest", "layout_digest", "generator"
 )
+#: Then one row per locked pre-filled value of a distribution copy: ``prefilled.unit.name``.
+PREFILLED = "prefilled."
 INSTRUCTIONS_SHEET = "填报说明"
 CHECKS_SHEET = "校验结果"
 #: The first sheet of a migrated workbook: what was not carried over, what is left to fill.
@@ -100,6 +105,8 @@ class Layout:
         labels: tuple[Label, ...],
         cell_labels: dict[str, tuple[Label, ...]],
         notes: dict[str, str],
+        states: dict[str, Position],
+        formulas: dict[str, str],
     ) -> None:
         self.spec = spec
         self.grids = grids
@@ -109,6 +116,10 @@ class Layout:
         self.merges = merges
         self.labels = labels
         self.notes = notes
+        #: The hidden cell beside each input cell holding its state (see :mod:`checks.entries`).
+        self.states = states
+        #: The formula of each total (without ``=``), as the template writes it.
+        self.formulas = formulas
         self._cell_labels = cell_labels
         self.digest = _digest(self)
 
@@ -130,19 +141,35 @@ def layout(spec: Spec) -> Layout:
     status = Position(CHECKS_SHEET, STATUS_ROW, STATUS_COL)
     builder.merges[status] = (STATUS_ROW, RESULT_COL)
     checks = {"checks.status": status}
-    in_workbook = [c for c in spec.checks() if not c.cross_year]
-    for i, check in enumerate(in_workbook):
-        checks[check.name] = Position(CHECKS_SHEET, FIRST_CHECK_ROW + i, RESULT_COL)
+    names = [e.name for e in entry_checks(spec)] + [c.name for c in rule_checks(spec)]
+    for i, name in enumerate(names):
+        checks[name] = Position(CHECKS_SHEET, FIRST_CHECK_ROW + i, RESULT_COL)
+    cells = {key: builder.cells[key] for key in spec.cells}
+    states = {}
+    for cell in spec.inputs():
+        pos = cells[cell.key]
+        states[cell.key] = Position(pos.sheet, pos.row, pos.col + builder.grids[pos.sheet].width + 1)
+    formulas = {
+        c.key: "SUM(" + ",".join(_local(cells[c.key], cells[p]) for p in c.parts) + ")"
+        for c in spec.cells.values() if c.computed
+    }
     return Layout(
         spec,
         builder.grids,
-        {key: builder.cells[key] for key in spec.cells},
+        cells,
         checks,
         builder.merges,
         tuple(builder.labels),
         builder.cell_labels,
         builder.notes,
+        states,
+        formulas,
     )
+
+
+def _local(here: Position, there: Position) -> str:
+    """A reference to ``there`` from a formula at ``here``: ``B5`` on the same sheet."""
+    return there.a1 if there.sheet == here.sheet else there.ref
 
 
 # --------------------------------------------------------------------------- placing blocks
@@ -294,13 +321,15 @@ def _prefix(column: _Column, band: int, level: int) -> tuple[object, ...] | None
 
 
 def _digest(lay: Layout) -> str:
-    """sha256 over sheet names, every position and merge, and every label's text."""
+    """sha256 over sheet names, every position and merge, every label's text and every total's
+    formula (what the reader relies on; the hidden state cells are not read)."""
     data = {
         "sheets": list(lay.sheet_names),
         "cells": {k: [p.sheet, p.row, p.col] for k, p in lay.cells.items()},
         "checks": {k: [p.sheet, p.row, p.col] for k, p in lay.checks.items()},
         "merges": sorted([p.sheet, p.row, p.col, *end] for p, end in lay.merges.items()),
         "labels": [[lb.sheet, lb.row, lb.col, lb.text] for lb in lay.labels],
+        "formulas": lay.formulas,
     }
     canon = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()

@@ -9,8 +9,10 @@ A value is only ever read from the cell its defined name points at, and only if 
 exactly where the template put it and every label around it is still the template's: anything
 else is tampering and the file is refused (:class:`~xlreport.errors.UnreadableInput`, exit 2)
 with a message naming what changed.  Totals and checks are never read from the file; they are
-recomputed from the input cells.  Problems in the data (a text in a count cell, a broken total)
-are :class:`~xlreport.problems.Problem` records in the result.
+recomputed from the input cells — but every total must still hold the template's formula, and
+every value a distribution copy locked (recorded in the metadata) must be unchanged, or the
+printed copy would not show the report.  Problems in the data (a text in a count cell, a total
+typed over) are :class:`~xlreport.problems.Problem` records in the result.
 """
 
 from __future__ import annotations
@@ -18,20 +20,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..checks.entries import same
 from ..checks.problems import Problem
 from ..checks.validate import LastYear, Result, check, value_problem
-from ..checks.values import clip, parse
+from ..checks.values import clip, parse, shown
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput, os_reason
 from . import registry, xlsx
 from .cells import a1, parse_a1
-from .layout import META_SHEET, NOTES_SHEET, TEMPLATE_ID, Layout, layout
+from .layout import META_SHEET, NOTES_SHEET, PREFILLED, TEMPLATE_ID, Layout, layout
 from .precheck import DEFAULT_LIMITS, Limits, precheck
 from .registry import Released
 
@@ -112,7 +116,9 @@ def read_workbook(
             for key, pos in lay.cells.items()
             if not spec.cell(key).computed
         }
+        overwritten = _overwritten(book, spec, lay, grids)
     values, problems = _values(spec, lay, raws)
+    problems[:0] = overwritten + _changed(spec, lay, meta, raws)
     invalid = frozenset(key for p in problems if p.is_error for key in p.keys)
     result = check(
         spec, values, prev=prev, strict=strict, invalid=invalid, locate=lambda k: lay.cells[k].a1
@@ -373,6 +379,74 @@ def _find_label(grid: xlsx.Grid, label: Any) -> str | None:
             if _label_text(grid.get((row, col))) == text:
                 return a1(row, col)
     return None
+
+
+# --------------------------------------------------------------------------- totals, pre-fills
+
+
+def _overwritten(
+    book: xlsx.Workbook, spec: Spec, lay: Placed, grids: Mapping[str, xlsx.Grid]
+) -> list[Problem]:
+    """Every total that no longer holds the template's formula (a number typed over it after
+    removing the sheet protection, another formula): the printed copy would not show the report."""
+    problems = []
+    for key, expected in lay.formulas.items():
+        pos = lay.cells[key]
+        raw = grids[pos.sheet].get((pos.row, pos.col))
+        found = raw.formula if raw is not None else None
+        if found is not None and _formula_text(found) == _formula_text(expected):
+            continue
+        cell = spec.cell(key)
+        where = f"{cell.where}（{key}）"
+        if found is None:
+            content = book.value(raw)
+            now = f"被改写为“{clip(shown(content), 40)}”" if content is not None else "被清空了"
+        else:
+            now = f"的公式被改成了“={clip(found, 40)}”"
+        problems.append(Problem(
+            severity="error", code="overwritten", keys=(key,),
+            message=f"{where}：总计单元格{now}，应为公式 ={expected}（各项之和）；"
+                    "请改回这个公式，或在一份新的填报模板中重新填写",
+            actual=shown(book.value(raw)) if raw is not None else None,
+            sheet=cell.sheet, cell=pos.a1,
+        ))
+    return problems
+
+
+def _formula_text(formula: str) -> str:
+    """A formula compared as written by any program: no ``=``, ``$`` or spaces, upper case."""
+    return formula.removeprefix("=").replace("$", "").replace(" ", "").upper()
+
+
+def _changed(
+    spec: Spec, lay: Placed, meta: Mapping[str, str], raws: Mapping[str, Any]
+) -> list[Problem]:
+    """Every locked value of a distribution copy (recorded in the metadata) that was changed."""
+    problems = []
+    for name, old in meta.items():
+        key = name.removeprefix(PREFILLED)
+        if not name.startswith(PREFILLED) or key not in spec.cells or spec.cell(key).computed:
+            continue
+        cell = spec.cell(key)
+        expected: object = old
+        if cell.numeric or cell.type == "year":
+            try:
+                expected = Decimal(old)
+            except ArithmeticError:
+                continue
+        if same(raws.get(key), expected):
+            continue
+        raw = raws.get(key)
+        ref = lay.cells[key].a1
+        now = f"“{clip(shown(raw), 40)}”" if raw is not None else "空白"
+        problems.append(Problem(
+            severity="error", code="prefilled", keys=(key,),
+            message=f"{cell.where}（{key}）：汇总单位预填的是“{old}”，"
+                    f"现在是{now}；请改回“{old}”，或向汇总单位要一份新的填报表",
+            expected=old, actual=shown(raw) if raw is not None else None,
+            sheet=cell.sheet, cell=ref,
+        ))
+    return problems
 
 
 # --------------------------------------------------------------------------- values

@@ -2,7 +2,7 @@
 
 Every released (edition, template_version) of a built-in edition is one JSON file in
 ``xlreport/workbook/layouts/``: the layout digest written into each template of that version, where its
-cells and labels are, and the complete spec it was made from.  The reader looks a workbook's
+cells and labels are, the formula of each total, and the complete spec it was made from.  The reader looks a workbook's
 metadata up here (:func:`find`) and reads an older layout where it put the values.
 
 ``python3 -m xlreport.workbook.registry`` registers the current layout of every built-in edition; run it
@@ -41,6 +41,8 @@ class Released:
     cells: dict[str, Position]
     labels: tuple[Label, ...]
     spec_data: Any
+    #: The formula of each total (without ``=``) as that release wrote it.
+    formulas: dict[str, str]
 
     def spec(self) -> Spec:
         """The spec to read with: the current edition when it has the same cells as this release
@@ -82,6 +84,7 @@ def record(spec: Spec, data: Any) -> dict[str, Any]:
         "sheets": list(lay.sheet_names),
         "cells": {key: [p.sheet, p.row, p.col] for key, p in lay.cells.items()},
         "labels": [[lb.sheet, lb.row, lb.col, lb.text] for lb in lay.labels],
+        "formulas": lay.formulas,
         "spec": data,
     }
 
@@ -119,6 +122,7 @@ def _load(directory: Path) -> dict[tuple[str, str], Released]:
             cells={key: Position(*pos) for key, pos in raw["cells"].items()},
             labels=tuple(Label(*lb) for lb in raw["labels"]),
             spec_data=raw["spec"],
+            formulas=raw["formulas"],
         )
     return out
 

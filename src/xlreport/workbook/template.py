@@ -1,11 +1,14 @@
 """The locked Excel workbook a unit fills in, written with xlsxwriter from the spec and its layout.
 
 Every label comes from the spec, every position from :mod:`xlreport.layout`, every check formula
-from :mod:`xlreport.rules`; only the fixed texts of the workbook itself (填报说明, the headings of
-校验结果, the colour legend, prompts) live here.  The same spec always gives the same bytes.
+from :mod:`xlreport.checks.rules` and :mod:`xlreport.checks.entries`; only the fixed texts of the
+workbook itself (填报说明, the headings of 校验结果, the colour legend, prompts) live here.  The same
+spec and values always give the same bytes.
 
-Cached formula results are pessimistic: a check that was never recalculated shows 未校验 and the
-overall status 不通过（尚未计算…）, never 通过 (LibreOffice keeps cached results on load).
+Every formula is written with its exact result for the values written, computed by
+:func:`xlreport.checks.entries.shown`: a program that keeps cached results on opening
+(LibreOffice does for files written by xlsxwriter; Excel in Protected View) shows the truth, and
+recalculating as values are typed keeps it true.
 
 Pre-filled values: a string is always written as a string (``=HYPERLINK(…)`` stays text); ``int``
 and :class:`~decimal.Decimal` as numbers.  An xlsx number is a double, so a Decimal is accepted
@@ -32,9 +35,12 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
-from ..checks.rules import complete, excel_result, excel_side, sides
-from ..edition.kinds import CREDIT_CODE_CHARS, LIMIT_DIGITS
-from ..edition.rules import FAIL, PASS, Check, Number
+from ..checks import entries
+from ..checks.entries import SEVERITY_WORDS, EntryCheck, Shown
+from ..checks.rules import excel_compare, excel_result, excel_side
+from ..checks.values import FormulaError
+from ..edition.kinds import LIMIT_DIGITS, MAX_TEXT
+from ..edition.rules import FAIL, PASS, Check
 from ..edition.spec import Cell, Spec
 from ..outputs import write_atomic
 from .cells import column
@@ -49,6 +55,7 @@ from .layout import (
     META_SHEET,
     NOTES_SHEET,
     NUMBER_COL,
+    PREFILLED,
     RESULT_COL,
     RHS_COL,
     SEVERITY_COL,
@@ -67,10 +74,6 @@ from .layout import (
 
 #: Fixed document dates, so that a build is reproducible byte for byte.
 DOCUMENT_DATE = datetime(2021, 9, 26)
-PENDING = "未校验"
-STATUS_PENDING = "不通过（尚未计算：Excel、WPS 请按 F9，LibreOffice 请按 Ctrl+Shift+F9）"
-SEVERITY_WORDS = {"error": "错误", "warning": "警告"}
-MAX_TEXT = 32767  # characters in one cell
 #: Printable area of A4 landscape with the margins below, in points.
 PRINT_WIDTH, PRINT_HEIGHT = (11.69 - 1.0) * 72, (8.27 - 1.4) * 72
 
@@ -97,17 +100,24 @@ STEPS = (
     "3. 统计数填阿拉伯数字：没有发生的填 0，不要留空，也不要填“/”“—”“无”或带单位；"
     "金额的单位见表头，最多保留 6 位小数。",
     "4. 浅蓝色的总计由表格自动计算，不用填写。",
-    "5. 填完后查看“校验结果”：总体结果为“通过”才能上报；未通过的检查和相关单元格会标成红色。",
+    "5. 填完后查看“校验结果”：总体结果为“通过”才能上报；未通过的检查和相关单元格会标成红色。"
+    "“通过”与汇总单位读取报表时的结论一致（跨年度检查除外）。",
     "6. 保存为 .xlsx 格式后按要求交回；不要另存为 .et、.xls 或 .csv，不要改动工作表名称。",
 )
 RECALC = (
-    "Excel、WPS 打开时会自动计算。用 LibreOffice 打开时，如“校验结果”显示“尚未计算”，"
-    "请按 Ctrl+Shift+F9 重新计算。"
+    "打开时显示的总计和校验结果就是按表中数值算出的结果，填写时自动更新，不需要手动重新计算。"
 )
 PROTECTED = (
     "工作表已保护，只能在浅黄色单元格中输入；请不要撤销保护、插入或删除行列。"
-    "需要说明的情况请写在“文字部分”。"
+    "文字较多时，可拖动行号的下边线把行拉高；需要说明的情况请写在“文字部分”。"
 )
+#: Excel's tallest row, in points, and how many lines of text it holds.
+MAX_ROW_HEIGHT = 409
+_MAX_LINES = int((MAX_ROW_HEIGHT - 5) / 14.5)
+#: Width of a multi-line text input (characters of the default font: a CJK character is two).
+LONG_TEXT_WIDTH = 110
+#: How much wider than 宋体 a substitute font may set Chinese text.
+_SLACK = 1.1
 CHECKED = "填写时自动检查以下勾稽关系，结果见“校验结果”（“错误”必须改正，“警告”请核实）："
 CROSS_YEAR = "以下检查需要上年的报告，由汇总单位读取报表时进行，不在“校验结果”中："
 
@@ -210,22 +220,18 @@ class _Writer:
         self.lay: Layout = layout(spec)
         self.prefill = prefill
         self.locked = locked
-        numbers: dict[str, Number | None] = {
-            k: Decimal(repr(v)) if isinstance(v, float) else v if isinstance(v, Number) else None
-            for k, v in prefill.items()
-        }
-        for cell in spec.inputs():
-            if cell.numeric:
-                numbers.setdefault(cell.key, 0)  # a blank cell counts as 0 in a formula
-        self.numbers = complete(spec, numbers)
+        self.fixed = {k: v for k, v in prefill.items() if k in locked}
+        self.shown = entries.shown(spec, prefill, prefilled=self.fixed)  # type: ignore[arg-type]
         self.book = xlsxwriter.Workbook(
             target, {"in_memory": True, "default_format_properties": dict(FONT)}
         )
         self.formats: dict[str, Format] = {}
         self.widths_of: dict[str, dict[int, float]] = {}
+        self.rooms: dict[str, float] = {}  # text cell key → its width in characters
         self.heights_of: dict[str, dict[int, float]] = {}
-        self.checks = [c for c in spec.checks() if not c.cross_year]
-        self.checks_of: dict[str, list[str]] = {}  # cell key → names of the checks reading it
+        self.entry_checks = entries.entry_checks(spec)
+        self.checks = entries.rule_checks(spec)
+        self.checks_of: dict[str, list[str]] = {}  # cell key → names of the rules reading it
         for check in self.checks:
             for key in check.keys:
                 self.checks_of.setdefault(key, []).append(check.name)
@@ -258,6 +264,10 @@ class _Writer:
         values = (TEMPLATE_ID, spec.edition, spec.template_version, spec.digest,
                   self.lay.digest, f"xlreport {__version__}")
         return dict(zip(META_KEYS, values, strict=True))
+
+    def prefilled_rows(self) -> dict[str, str]:
+        """The locked pre-filled values, recorded so that the reader can tell when one changed."""
+        return {f"{PREFILLED}{key}": _text_of(value) for key, value in self.fixed.items()}
 
     # ----------------------------------------------------------------- formats
 
@@ -303,10 +313,15 @@ class _Writer:
         widths = self.widths(grid, labels, cells)
         for col, width in enumerate(widths):
             self.column(ws, col, width)
+        for cell in cells:
+            if cell.type == "text":
+                pos = lay.cells[cell.key]
+                self.rooms[cell.key] = sum(widths[pos.col: lay.span(pos)[1] + 1]) - 1.5
         heights = self.heights(grid, labels, widths)
         for row in range(grid.height):
             self.row(ws, row, heights.get(row, _line_height(1)))
         self.row(ws, TITLE_ROW, 30)
+        ws.set_column(grid.width, 2 * grid.width, None, None, {"hidden": True})  # state cells
         for lb in labels:
             self.label(ws, lb)
         self.subtitle(ws, grid, cells)
@@ -340,8 +355,9 @@ class _Writer:
         if len(unit) < 2 or any(c.key in unit for c in cells):
             ws.write_string(SUBTITLE_ROW, 0, "请在浅黄色单元格中填写；选中单元格时会显示填写要求。", fmt)
             return
-        name, year = self.prefill.get("unit.name", ""), self.prefill.get("unit.year", "")
-        cached = f"填报单位：{name}　　报告年度：{year}"
+        name, year = (self.prefill.get(k) for k in unit)
+        errors = [v for v in (name, year) if isinstance(v, FormulaError)]
+        cached = errors[0] if errors else f"填报单位：{_text_of(name)}　　报告年度：{_text_of(year)}"
         formula = '="填报单位："&unit.name&"　　报告年度："&unit.year'
         ws.write_formula(SUBTITLE_ROW, 0, formula, fmt, cached)
 
@@ -352,9 +368,8 @@ class _Writer:
         if cell.computed:
             fmt = self.fmt("computed")
             self.merge(ws, pos.row, pos.col, last_row, last_col, fmt)
-            refs = [self.local(pos, p) for p in cell.parts]
-            ws.write_formula(pos.row, pos.col, "=" + "+".join(refs), fmt,
-                             _cached(self.numbers.get(cell.key)))
+            ws.write_formula(pos.row, pos.col, "=" + self.lay.formulas[cell.key], fmt,
+                             _cached(self.shown.totals[cell.key]))
         else:
             fmt = self.input_format(cell, pos.row in self.lay.grids[pos.sheet].lines)
             self.merge(ws, pos.row, pos.col, last_row, last_col, fmt)
@@ -367,11 +382,15 @@ class _Writer:
                 ws.write_blank(pos.row, pos.col, None, fmt)
             if cell.key not in self.locked:
                 self.validation(ws, cell, pos)
+            self.state(ws, cell, pos)
         self.highlight(ws, cell, pos)
 
-    def local(self, here: Position, key: str) -> str:
-        pos = self.lay.cells[key]
-        return pos.a1 if pos.sheet == here.sheet else pos.ref
+    def state(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
+        """The hidden state cell of an input (see :mod:`xlreport.checks.entries`)."""
+        at = self.lay.states[cell.key]
+        kept = {"prefilled": self.fixed[cell.key]} if cell.key in self.fixed else {}
+        formula = entries.state_formula(cell, pos.a1, self.spec.years, **kept)
+        ws.write_formula(at.row, at.col, "=" + formula, None, self.shown.states[cell.key])
 
     def validation(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
         """Data validation by type, with the prompt shown while the cell is selected."""
@@ -379,6 +398,9 @@ class _Writer:
         text = prompt.text
         if note := self.lay.notes.get(cell.key):
             text = f"{note}。{text}"
+        if pos.row in self.lay.grids[pos.sheet].lines and cell.key in self.rooms:
+            most = _MAX_LINES * int(self.rooms[cell.key] / 2 / _SLACK)
+            text += f"文字多时可拖动行号下边线拉高这一行；一个单元格最多显示、打印约 {most} 字。"
         options: dict[str, Any] = {"input_title": prompt.title, "input_message": text}
         if prompt.error:
             options |= {"error_title": prompt.error_title, "error_message": prompt.error}
@@ -386,8 +408,11 @@ class _Writer:
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, options)
 
     def highlight(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
-        """Red when the value is not what the cell takes, or a check on it fails."""
-        tests = [t for t in (_invalid(cell, pos.a1, self.spec.years),) if t]
+        """Red when the value is wrong or missing (its state cell says so), or a rule on it fails."""
+        tests = []
+        if not cell.computed:
+            state = self.lay.states[cell.key].a1
+            tests += [f"{state}={entries.WRONG}", f"{state}={entries.MISSING}"]
         tests += [f'{name}="{FAIL}"' for name in self.checks_of.get(cell.key, ())]
         if tests:
             formula = tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
@@ -399,7 +424,7 @@ class _Writer:
                repeat: tuple[int, int] | None) -> None:
         """Protection and print setup shared by every visible sheet: A4 landscape, one page wide
         — and one page tall too when the sheet nearly fits on one page anyway."""
-        ws.protect()
+        ws.protect("", {"format_rows": True})  # rows may be made taller for long texts
         ws.hide_gridlines(2)
         ws.set_paper(9)
         ws.set_landscape()
@@ -440,7 +465,8 @@ class _Writer:
         for cell in cells:
             pos = self.lay.cells[cell.key]
             span = range(pos.col, self.lay.span(pos)[1] + 1)
-            wanted = cell.kind.width
+            long = pos.row in grid.lines and cell.kind.family == "text"
+            wanted = LONG_TEXT_WIDTH if long else cell.kind.width
             short = wanted - sum(widths[c] for c in span)
             for c in span:
                 widths[c] += max(short, 0) / len(span)
@@ -459,7 +485,11 @@ class _Writer:
                 lines[row] = max(lines.get(row, 1), math.ceil(need / rows))
         for row, count in grid.lines.items():
             lines[row] = max(lines.get(row, 1), count)
-        return {row: _line_height(count) for row, count in lines.items()}
+        for key, room in self.rooms.items():
+            pos, text = self.lay.cells[key], self.prefill.get(key)
+            if pos.sheet == grid.name and isinstance(text, str):
+                lines[pos.row] = max(lines.get(pos.row, 1), _lines(text, room))
+        return {row: min(_line_height(count), MAX_ROW_HEIGHT) for row, count in lines.items()}
 
     # ----------------------------------------------------------------- fixed sheets
 
@@ -538,50 +568,64 @@ class _Writer:
                         self.fmt("subtitle"))
         for col, head in enumerate(CHECK_COLUMNS):
             ws.write_string(CHECKS_HEADER_ROW, col, head, self.fmt("heading"))
-        for i, check in enumerate(self.checks):
-            self.check_row(ws, FIRST_CHECK_ROW + i, i + 1, check)
-        self.status(ws)
-        last_row = FIRST_CHECK_ROW + max(len(self.checks), 1) - 1
+        rows: list[EntryCheck | Check] = [*self.entry_checks, *self.checks]
+        for i, row in enumerate(rows):
+            self.check_row(ws, FIRST_CHECK_ROW + i, i + 1, row)
+        self.status(ws, len(rows))
+        last_row = FIRST_CHECK_ROW + max(len(rows), 1) - 1
         ws.conditional_format(FIRST_CHECK_ROW, 0, last_row, last_col, {
             "type": "formula", "criteria": f'=${column(RESULT_COL)}{FIRST_CHECK_ROW + 1}="{FAIL}"',
             "format": self.fmt("bad_cf")})
         self.finish(ws, CHECKS_SHEET, len(CHECK_COLUMNS), last_row + 1, (0, CHECKS_HEADER_ROW))
         ws.freeze_panes(FIRST_CHECK_ROW, 0)
 
-    def check_row(self, ws: Worksheet, row: int, number: int, check: Check) -> None:
+    def check_row(self, ws: Worksheet, row: int, number: int, check: EntryCheck | Check) -> None:
+        """One line of 校验结果: what is checked, its level, both sides and the result."""
         fmt = self.fmt("check")
         ws.write_number(row, NUMBER_COL, number, self.fmt("check_center"))
-        text = check.describe(self.spec)
+        lhs_value, rhs_value = self.shown.sides[check.name]
+        lhs, rhs = (Position(CHECKS_SHEET, row, c).a1 for c in (LHS_COL, RHS_COL))
+        number_fmt = self.fmt("check_number")
+        if isinstance(check, EntryCheck):
+            text, severity = check.description, check.severity
+            ws.write_formula(row, LHS_COL, "=" + entries.count_formula(check, self.state_ranges(check)),
+                             number_fmt, _cached(lhs_value))
+            ws.write_number(row, RHS_COL, 0, number_fmt)
+            result = excel_compare("=", lhs, rhs)
+        else:
+            text, severity = check.describe(self.spec), check.rule.severity
+            for col, side, value in ((LHS_COL, check.lhs, lhs_value), (RHS_COL, check.rhs, rhs_value)):
+                formula = "=" + excel_side(check, side, lambda key: key)
+                ws.write_formula(row, col, formula, number_fmt, _cached(value))
+            result = excel_result(check, lhs, rhs)
         ws.write_string(row, TEXT_COL, text, fmt)
         self.row(ws, row, _line_height(math.ceil(text_width(text) / 94)))
-        ws.write_string(row, SEVERITY_COL, SEVERITY_WORDS[check.rule.severity],
-                        self.fmt("check_center"))
-        found = sides(check, self.numbers)
-        for col, side, value in ((LHS_COL, check.lhs, found and found[0]),
-                                 (RHS_COL, check.rhs, found and found[1])):
-            formula = "=" + excel_side(check, side, lambda key: key)
-            ws.write_formula(row, col, formula, self.fmt("check_number"), _cached(value))
-        lhs, rhs = (Position(CHECKS_SHEET, row, c).a1 for c in (LHS_COL, RHS_COL))
-        ws.write_formula(row, RESULT_COL, "=" + excel_result(check, lhs, rhs),
-                         self.fmt("check_center"), PENDING)
+        ws.write_string(row, SEVERITY_COL, SEVERITY_WORDS[severity], self.fmt("check_center"))
+        ws.write_formula(row, RESULT_COL, "=" + result, self.fmt("check_center"),
+                         self.shown.results[check.name])
 
-    def status(self, ws: Worksheet) -> None:
+    def state_ranges(self, check: EntryCheck) -> list[str]:
+        """The state cells of a row's cells: one cell, or the block of hidden columns of its sheet
+        (every state cell there belongs to the sheet's inputs)."""
+        places = [self.lay.states[k] for k in check.keys]
+        if len(places) == 1:
+            return [places[0].ref]
+        rows = [p.row for p in places]
+        cols = [p.col for p in places]
+        sheet = places[0].sheet
+        first = Position(sheet, min(rows), min(cols)).ref
+        return [f"{first}:{Position(sheet, max(rows), max(cols)).a1}"]
+
+    def status(self, ws: Worksheet, count: int) -> None:
         """checks.status: exactly 通过 when every error-level check holds, else 不通过…."""
         fmt = self.fmt("status")
         self.merge(ws, STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, fmt)
-        errors = sum(c.rule.severity == "error" for c in self.checks)
-        if not errors:
-            ws.write_formula(STATUS_ROW, STATUS_COL, f'="{PASS}"', fmt, STATUS_PENDING)
-            return
-        first, last = FIRST_CHECK_ROW, FIRST_CHECK_ROW + len(self.checks) - 1
+        first, last = FIRST_CHECK_ROW, FIRST_CHECK_ROW + count - 1
         sev = f"{column(SEVERITY_COL)}{first + 1}:{column(SEVERITY_COL)}{last + 1}"
         res = f"{column(RESULT_COL)}{first + 1}:{column(RESULT_COL)}{last + 1}"
-        passed = f'COUNTIFS({sev},"{SEVERITY_WORDS["error"]}",{res},"{PASS}")'
-        formula = (
-            f'=IF(COUNTIF({res},"{PENDING}")>0,"{STATUS_PENDING}",'
-            f'IF({passed}={errors},"{PASS}","{FAIL}（"&({errors}-{passed})&" 项检查未通过，见下表）"))'
-        )
-        ws.write_formula(STATUS_ROW, STATUS_COL, formula, fmt, STATUS_PENDING)
+        failed = f'COUNTIFS({sev},"{SEVERITY_WORDS["error"]}",{res},"{FAIL}")'
+        formula = f'=IF({failed}=0,"{PASS}","{FAIL}（"&{failed}&" 项检查未通过，见下表）")'
+        ws.write_formula(STATUS_ROW, STATUS_COL, formula, fmt, self.shown.status)
         at = f"${column(STATUS_COL)}${STATUS_ROW + 1}"
         ws.conditional_format(STATUS_ROW, STATUS_COL, STATUS_ROW, RESULT_COL, {
             "type": "formula", "criteria": f'={at}="{PASS}"', "format": self.fmt("good_cf")})
@@ -590,7 +634,7 @@ class _Writer:
 
     def meta_sheet(self, ws: Worksheet) -> None:
         """The very hidden sheet by which the reader recognises the workbook."""
-        for row, (key, value) in enumerate(self.meta().items()):
+        for row, (key, value) in enumerate({**self.meta(), **self.prefilled_rows()}.items()):
             ws.write_string(row, 0, key)
             ws.write_string(row, 1, value)
         self.column(ws, 0, 18)
@@ -634,9 +678,10 @@ def _accepts(cell: Cell, ref: str, years: tuple[int, int]) -> dict[str, Any]:
         return {"validate": "integer", "criteria": "between", "minimum": years[0],
                 "maximum": years[1]}
     if kind.family == "credit_code":
-        return {"validate": "custom", "value": "=" + _credit_code_ok(ref)}
+        return {"validate": "length", "criteria": "==", "value": 18}
     if kind.family != "number":
-        return {"validate": "any"}
+        return {"validate": "length", "criteria": "<=", "value": MAX_TEXT,
+                "error_title": "文字太长", "error_message": f"一个单元格最多 {MAX_TEXT} 字。"}
     if kind.places:
         low = [f"{ref}>={kind.minimum}"] if kind.minimum is not None else []
         tests = [f"ISNUMBER({ref})", *low, f"ROUND({ref},{kind.places})={ref}"]
@@ -647,33 +692,19 @@ def _accepts(cell: Cell, ref: str, years: tuple[int, int]) -> dict[str, Any]:
     return {"validate": "integer", "criteria": "between", "minimum": -limit, "maximum": limit}
 
 
-def _invalid(cell: Cell, ref: str, years: tuple[int, int]) -> str | None:
-    """A formula true when the cell holds what its kind does not take (pasting skips validation)."""
-    kind = cell.kind
-    if kind.family == "credit_code":
-        return f'AND({ref}<>"",NOT(IFERROR({_credit_code_ok(ref)},FALSE)))'
-    if kind.family == "year":
-        wrong = [f"{ref}<{years[0]}", f"{ref}>{years[1]}"]
-    elif kind.family == "number":
-        wrong = [f"{ref}<{kind.minimum}"] if kind.minimum is not None else []
-    else:
-        return None
-    wrong.append(f"ROUND({ref},{kind.places})<>{ref}" if kind.places else f"{ref}<>INT({ref})")
-    test = wrong[0] if len(wrong) == 1 else f"OR({','.join(wrong)})"
-    return f'IF(ISNUMBER({ref}),{test},{ref}<>"")'
+def _cached(value: Shown | int) -> float | str:
+    """A result as xlsxwriter writes it: a number as a double, text, or an error value."""
+    return value if isinstance(value, str) else float(value)
 
 
-def _credit_code_ok(ref: str) -> str:
-    """GB 32100 check character as a formula: weights are 3^(i-1) mod 31."""
-    chars = f'"{CREDIT_CODE_CHARS}"'
-    index = f"FIND(MID({ref},ROW($1:$17),1),{chars})-1"
-    total = f"SUMPRODUCT(({index})*MOD(3^(ROW($1:$17)-1),31))"
-    return f"AND(LEN({ref})=18,MID({chars},MOD(-{total},31)+1,1)=RIGHT({ref}))"
-
-
-def _cached(value: object) -> float:
-    """The cached result of a numeric formula: its true value when known, else 0."""
-    return float(value) if isinstance(value, int | Decimal | float) else 0
+def _text_of(value: object) -> str:
+    """A value as a formula joins it to text: ``2025``, ``4166.24``, or the text itself."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | float):
+        number = Decimal(repr(value)) if isinstance(value, float) else value
+        return format(number.normalize(), "f") if number else "0"
+    return str(value)
 
 
 def _escape(text: str) -> str:
@@ -688,6 +719,11 @@ def _clamp(value: float, low: float, high: float) -> float:
 def _column_points(width: float) -> float:
     """Printed width of a column ``width`` characters wide (7-pixel digits, 5 pixels padding)."""
     return (width * 7 + 5) * 0.75
+
+
+def _lines(text: str, room: float) -> int:
+    """Lines ``text`` takes in a cell ``room`` characters wide (with some room for other fonts)."""
+    return sum(max(1, math.ceil(text_width(p) * _SLACK / max(room, 1))) for p in text.split("\n"))
 
 
 def _line_height(lines: int) -> float:
