@@ -286,7 +286,7 @@ CASES = [
     Case("unknown_version", _edited(_set_meta("template_version", "99")), "unknown_template",
          ("未知版本", "“99”", "xlreport build")),
     Case("unknown_layout", _edited(_set_meta("layout_digest", "0" * 64)), "unknown_template",
-         ("2021 年版第“1”版模板", "表格布局与该版本不同")),
+         (f"2021 年版第“{spec.builtin('2021').template_version}”版模板", "表格布局与该版本不同")),
     # ---- tampered structure
     Case("row_inserted", _edited(_insert_row(shift_names=False)), "tampered",
          (TABLE3, "应为“二、上年结转政府信息公开申请数量”，现在是空白", "这个标签现在在",

@@ -22,7 +22,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +102,22 @@ def convert(src: Path, out_dir: Path, fmt: str, *, timeout: float = TIMEOUT) -> 
 
     ``fmt`` is what ``--convert-to`` takes (``pdf``, ``xlsx``, ``csv:Text - txt - csv (StarCalc)``).
     """
+    return convert_all([src], out_dir, fmt, timeout=timeout)[0]
+
+
+def convert_all(
+    srcs: Sequence[Path], out_dir: Path, fmt: str, *, timeout: float = TIMEOUT
+) -> list[Path]:
+    """:func:`convert` for many files in one office session (names must differ); the written files
+    in the order of ``srcs``.  ``timeout`` is per file."""
     out_dir = Path(out_dir).resolve()
-    out = out_dir / f"{Path(src).stem}.{fmt.split(':')[0]}"
-    out.unlink(missing_ok=True)
-    with _workdir(src) as (work, copy):
+    names = [Path(src).name for src in srcs]
+    if len(set(names)) != len(names):
+        raise ValueError("files converted together need different names")
+    outs = [out_dir / f"{Path(src).stem}.{fmt.split(':')[0]}" for src in srcs]
+    for out in outs:
+        out.unlink(missing_ok=True)
+    with _workdir(*srcs) as (work, copies):
         user = work / "profile" / "user"
         user.mkdir(parents=True)
         (user / "registrymodifications.xcu").write_text(RECALC_ON_LOAD)
@@ -121,12 +133,13 @@ def convert(src: Path, out_dir: Path, fmt: str, *, timeout: float = TIMEOUT) -> 
             fmt,
             "--outdir",
             str(out_dir),
-            str(copy),
+            *map(str, copies),
         ]
-        returncode, output, _ = _communicate(command, None, timeout)
-    if returncode != 0 or not out.is_file() or out.stat().st_size == 0:
-        raise LibreOfficeError(f"convert {src} to {fmt} failed (exit {returncode}):\n{output}")
-    return out
+        returncode, output, _ = _communicate(command, None, timeout * len(srcs))
+    failed = [out.name for out in outs if not out.is_file() or out.stat().st_size == 0]
+    if returncode != 0 or failed:
+        raise LibreOfficeError(f"convert to {fmt} failed (exit {returncode}) for {failed}:\n{output}")
+    return outs
 
 
 def _soffice() -> str:
@@ -137,21 +150,22 @@ def _soffice() -> str:
 
 
 @contextlib.contextmanager
-def _workdir(src: Path) -> Iterator[tuple[Path, Path]]:
-    """A temporary directory holding a private copy of ``src``; removed afterwards."""
+def _workdir(*srcs: Path) -> Iterator[tuple[Path, list[Path]]]:
+    """A temporary directory holding private copies of ``srcs``; removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="xlreport-lo-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
-        copy = work / Path(src).name
-        shutil.copyfile(src, copy)
+        copies = [work / Path(src).name for src in srcs]
+        for src, copy in zip(srcs, copies, strict=True):
+            shutil.copyfile(src, copy)
         try:
-            yield work, copy
+            yield work, copies
         finally:
             _kill_group_in(work / "soffice.pgid")
 
 
 def _run_job(op: str, src: Path, job: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run one worker job on a private copy of ``src`` and return its result."""
-    with _workdir(src) as (work, copy):
+    with _workdir(src) as (work, (copy,)):
         job = {
             **job,
             "op": op,
