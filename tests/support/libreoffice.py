@@ -86,6 +86,15 @@ def probe_typing(src: Path, target: str, text: str, *, timeout: float = TIMEOUT)
     return text in (after["formula"], after["string"])
 
 
+def type_steps(
+    src: Path, steps: Sequence[tuple[str, str]], targets: list[str], *, timeout: float = TIMEOUT
+) -> list[dict[str, dict[str, Any]]]:
+    """Open ``src`` with LibreOffice's default settings and type ``steps`` one at a time, as a
+    person does, never asking for a full recalculation; describe ``targets`` before the first
+    step and after each one."""
+    return _run_job("steps", src, {"steps": list(steps), "targets": targets}, timeout)
+
+
 def read(src: Path, targets: list[str], *, timeout: float = TIMEOUT) -> dict[str, Any]:
     """Recalculate and describe ``targets``: ``{target: cell…, "sheets": [{name, visible}…]}``."""
     result = _run_job("read", src, {"targets": targets}, timeout)
@@ -163,7 +172,7 @@ def _workdir(*srcs: Path) -> Iterator[tuple[Path, list[Path]]]:
             _kill_group_in(work / "soffice.pgid")
 
 
-def _run_job(op: str, src: Path, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+def _run_job(op: str, src: Path, job: dict[str, Any], timeout: float) -> Any:
     """Run one worker job on a private copy of ``src`` and return its result."""
     with _workdir(src) as (work, (copy,)):
         job = {

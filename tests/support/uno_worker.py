@@ -186,7 +186,7 @@ def store(doc: Any, dst: str) -> None:
 def run(office: Office, job: dict[str, Any]) -> Any:
     """Do one job on an open office and return its JSON-ready result."""
     op = job["op"]
-    if op not in ("fill", "probe", "read", "recalc_save"):
+    if op not in ("fill", "probe", "read", "recalc_save", "steps"):
         raise JobError(f"unknown op {op!r}")
     doc = office.open(Path(job["src"]))
     try:
@@ -195,6 +195,13 @@ def run(office: Office, job: dict[str, Any]) -> Any:
             before = describe(cell_of(doc, target))
             office.type_text(doc, target, text)
             return {"before": before, "after": describe(cell_of(doc, target))}
+        if op == "steps":  # no full recalculation: what LibreOffice shows as each value is typed
+            watched = job["targets"]
+            shown = [{t: describe(cell_of(doc, t)) for t in watched}]
+            for target, text in job["steps"]:
+                office.type_text(doc, target, text)
+                shown.append({t: describe(cell_of(doc, t)) for t in watched})
+            return shown
         for target, text in job.get("values", {}).items():
             cell_of(doc, target).setFormula(text)
         for target, text in job.get("typed", {}).items():

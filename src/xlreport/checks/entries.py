@@ -188,11 +188,13 @@ def shown(
     contents: Mapping[str, Raw | Decimal],
     *,
     prefilled: Mapping[str, object] | None = None,
+    typed_over: Mapping[str, Decimal] | None = None,
 ) -> Result:
     """What every formula of the workbook shows when the input cells hold ``contents``.
 
     ``contents`` maps input keys to what the cell holds (missing keys are empty cells);
-    ``prefilled`` the values a distribution copy locked in.
+    ``prefilled`` the values a distribution copy locked in; ``typed_over`` the totals whose
+    formula was replaced by a number (the sheet unprotected and a number typed over it).
     """
     prefilled = prefilled or {}
     states = {
@@ -207,7 +209,9 @@ def shown(
     def value(key: str) -> Decimal | FormulaError:
         if key in numbers:
             return numbers[key]
-        total = _sum(value(p) for p in spec.cell(key).parts)
+        total = typed_over[key] if typed_over and key in typed_over else _sum(
+            value(p) for p in spec.cell(key).parts
+        )
         numbers[key] = total
         totals[key] = total
         return total
