@@ -6,6 +6,7 @@ and Gnumeric: ``test_engines.py``.)  Office sessions run two at a time.
 
 from __future__ import annotations
 
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -81,3 +82,25 @@ def test_typing_as_a_person(tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         accepted = list(pool.map(lambda p: libreoffice.probe_typing(p[0], p[1], p[2]), probes))
     assert accepted == [p[3] for p in probes]
+
+
+def test_a_long_overview_prints_completely(tmp_path: Path) -> None:
+    """A filled copy whose 一、总体情况 has 1,000 characters in five sub-sections prints every one
+    of them (LibreOffice PDF export, read back with pdftotext), and no placeholder anywhere."""
+    sp = spec.builtin("2021")
+    heads = ("（一）主动公开", "（二）依申请公开", "（三）政府信息管理", "（四）平台建设", "（五）监督保障")
+    parts = []
+    for i, head in enumerate(heads):
+        sentences = "".join(f"{head}第{n}项工作按计划完成。" for n in range(1, 40))
+        parts.append(sentences[: 200 - (i < 4)])
+    overview = "\n".join(parts)
+    assert len(overview) == 1000
+    filled = build(sp, tmp_path / "filled.xlsx", values={
+        "unit.name": "桑垌乡人民政府", "unit.year": 2025, "narrative.overview": overview})
+    pdf = libreoffice.convert(filled, tmp_path, "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    printed = "".join(text.split())
+    for part in parts:
+        assert part in printed, part[:20]
+    assert "未校验" not in printed and "尚未计算" not in printed
+    assert "通过" in printed

@@ -343,3 +343,12 @@ def test_a_long_narrative_full_of_commas_is_still_a_report(tmp_path: Path) -> No
     doc["_note"] = "，".join(["a,b"] * 8_000)
     path = write_json(tmp_path / "长.json", doc)
     assert report.load(path)["_note"] == doc["_note"]
+
+
+def test_a_text_longer_than_a_cell_holds_is_refused_with_its_length() -> None:
+    """The schema's maxLength (32767, what one cell holds) and the value policy say the same."""
+    doc = {**example("pingtan_2021"), "narrative": {"overview": "甲" * 40000}}
+    result = validate_document(doc, spec_mod.builtin("2021"))
+    (problem,) = [p for p in result.problems if "narrative.overview" in p.keys]
+    assert problem.is_error and "共 40000 字，一个单元格最多 32767 字" in problem.message
+    assert not result.valid

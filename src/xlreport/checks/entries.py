@@ -369,9 +369,22 @@ def _bad_number(kind: Kind, ref: str) -> str:
     """True when the number in ``ref`` is not what ``kind`` takes: below its minimum, more decimals
     than its places, or more than :data:`LIMIT_DIGITS` digits before the point."""
     wrong = [f"{ref}<{kind.minimum}"] if kind.minimum is not None else []
-    wrong.append(f"ROUND({ref},{kind.places})<>{ref}" if kind.places else f"{ref}<>INT({ref})")
+    wrong.append(too_many_places(ref, kind.places) if kind.places else f"{ref}<>INT({ref})")
     wrong.append(f"ABS({ref})>=1E+{LIMIT_DIGITS}")
     return f"OR({','.join(wrong)})"
+
+
+def too_many_places(ref: str, places: int) -> str:
+    """True when the number in ``ref`` has more than ``places`` decimals, as the value policy counts
+    them on a number of at most 15 significant digits.
+
+    Not ``ROUND(x,6)<>x``: Gnumeric compares the two doubles exactly and finds ``ROUND(9116.36,6)``
+    different from 9116.36, where Excel and LibreOffice compare to 15 digits.  Here the decimals
+    beyond ``places`` must exceed 4 parts in 10^16 of the number itself: a digit typed there is at
+    least 10^-15 of a 15-digit number, the doubles' own rounding at most about 2.2 parts in 10^16.
+    """
+    scaled = f"{ref}*1E+{places}"
+    return f"ABS({scaled}-ROUND({scaled},0))>ABS({ref})*4E-{16 - places}"
 
 
 def _code_ok(code: str) -> str:

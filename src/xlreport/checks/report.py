@@ -14,6 +14,7 @@ from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import Any
 
+from ..edition.kinds import MAX_TEXT
 from ..edition.spec import Spec
 from ..errors import UnreadableInput, os_reason
 
@@ -70,8 +71,6 @@ def _refuse_bulk(text: str, name: str) -> None:
                               code="too_large")
 
 
-#: The longest text one cell holds (Excel's limit), so the longest a report may carry.
-MAX_TEXT = 32_767
 _UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
 
 

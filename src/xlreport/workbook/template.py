@@ -684,7 +684,7 @@ def _accepts(cell: Cell, ref: str, years: tuple[int, int]) -> dict[str, Any]:
                 "error_title": "文字太长", "error_message": f"一个单元格最多 {MAX_TEXT} 字。"}
     if kind.places:
         low = [f"{ref}>={kind.minimum}"] if kind.minimum is not None else []
-        tests = [f"ISNUMBER({ref})", *low, f"ROUND({ref},{kind.places})={ref}"]
+        tests = [f"ISNUMBER({ref})", *low, f"NOT({entries.too_many_places(ref, kind.places)})"]
         return {"validate": "custom", "value": f"=AND({','.join(tests)})"}
     if kind.minimum is not None:
         return {"validate": "integer", "criteria": ">=", "value": kind.minimum}
