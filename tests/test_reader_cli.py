@@ -208,3 +208,31 @@ def test_report_is_written_for_an_input_that_cannot_be_read(command: str, tmp_pa
     (problem,) = written["problems"]
     assert problem["code"] == "unreadable" and problem["severity"] == "error"
     assert problem["reason"] in codes.REFUSALS and problem["message"] in proc.stderr
+
+
+def test_a_total_typed_over_is_an_error_naming_cell_and_formula(blank: Path, folder: Path) -> None:
+    """A number typed over a total (protection removed) is named even when every rule holds."""
+    sp = spec.builtin("2021")
+    flat = report.flatten(example("pingtan_2021"), sp)
+    true = flat["requests.new.total"]
+    path = _filled(blank, folder / "改写总计.xlsx", requests__new__total=999)
+    other = _filled(blank, folder / "改写为正确值.xlsx", requests__new__total=true)
+    for file, shown in ((path, "999"), (other, str(true))):
+        result = run_cli("read", file)
+        assert result.returncode == 1, result.stderr
+        sheet, ref = workbooks.cell_ref(blank, "requests.new.total")
+        (line,) = [ln for ln in result.stderr.splitlines() if "总计单元格" in ln]
+        assert f"总计单元格被改写为“{shown}”，应为公式 =SUM(" in line
+        assert f"工作表“{sheet}”{ref} 单元格" in line and "requests.new.total" in line
+
+
+def test_a_changed_prefilled_year_is_an_error_naming_both_years(folder: Path) -> None:
+    sp = spec.builtin("2021")
+    copy = template.build(sp, folder / "分发.xlsx", values={"unit.name": "桑垌乡人民政府", "unit.year": 2025},
+                          lock_keys=["unit.name", "unit.year"])
+    assert run_cli("read", copy).returncode == 0
+    changed = workbooks.fill(copy, folder / "改了年度.xlsx", {"unit.year": 2024})
+    result = run_cli("read", changed)
+    assert result.returncode == 1, result.stderr
+    (line,) = [ln for ln in result.stderr.splitlines() if "预填" in ln]
+    assert "汇总单位预填的是“2025”，现在是“2024”" in line and "unit.year" in line
