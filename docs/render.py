@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from support import libreoffice  # noqa: E402
-from xlreport import report, spec, template  # noqa: E402
+from xlreport import edition as spec  # noqa: E402
+from xlreport.checks import report  # noqa: E402
+from xlreport.workbook import template  # noqa: E402
 from xlreport.workbook.layout import layout  # noqa: E402
 
 OUT = REPO / "docs" / "template"
