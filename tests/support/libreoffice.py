@@ -87,12 +87,24 @@ def probe_typing(src: Path, target: str, text: str, *, timeout: float = TIMEOUT)
 
 
 def type_steps(
-    src: Path, steps: Sequence[tuple[str, str]], targets: list[str], *, timeout: float = TIMEOUT
-) -> list[dict[str, dict[str, Any]]]:
-    """Open ``src`` with LibreOffice's default settings and type ``steps`` one at a time, as a
-    person does, never asking for a full recalculation; describe ``targets`` before the first
-    step and after each one."""
-    return _run_job("steps", src, {"steps": list(steps), "targets": targets}, timeout)
+    src: Path,
+    steps: Sequence[tuple[str, str, str]],
+    targets: list[str],
+    *,
+    final: Sequence[str] = (),
+    timeout: float = TIMEOUT,
+) -> tuple[list[dict[str, dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Open ``src`` with LibreOffice's default settings and enter ``steps`` one at a time, never
+    asking for a full recalculation; describe ``targets`` before the first step and after each,
+    and ``final`` after the last.
+
+    A step is (target, text, how): ``"type"`` as a person types (validation applies), ``"paste"``
+    straight into the cell as pasting does (past validation), ``"paste_text"`` as a text even if it
+    spells a number.
+    """
+    job = {"steps": list(steps), "targets": targets, "final": list(final)}
+    result = _run_job("steps", src, job, timeout)
+    return result["steps"], result["final"]
 
 
 def read(src: Path, targets: list[str], *, timeout: float = TIMEOUT) -> dict[str, Any]:

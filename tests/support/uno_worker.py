@@ -195,13 +195,18 @@ def run(office: Office, job: dict[str, Any]) -> Any:
             before = describe(cell_of(doc, target))
             office.type_text(doc, target, text)
             return {"before": before, "after": describe(cell_of(doc, target))}
-        if op == "steps":  # no full recalculation: what LibreOffice shows as each value is typed
+        if op == "steps":  # no full recalculation: what LibreOffice shows after each value
             watched = job["targets"]
             shown = [{t: describe(cell_of(doc, t)) for t in watched}]
-            for target, text in job["steps"]:
-                office.type_text(doc, target, text)
+            for target, text, how in job["steps"]:
+                if how == "paste":  # past validation, as pasting is
+                    cell_of(doc, target).setFormula(text)
+                elif how == "paste_text":  # a text even if it spells a number
+                    cell_of(doc, target).setString(text)
+                else:
+                    office.type_text(doc, target, text)
                 shown.append({t: describe(cell_of(doc, t)) for t in watched})
-            return shown
+            return {"steps": shown, "final": {t: describe(cell_of(doc, t)) for t in job["final"]}}
         for target, text in job.get("values", {}).items():
             cell_of(doc, target).setFormula(text)
         for target, text in job.get("typed", {}).items():
