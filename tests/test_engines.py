@@ -78,7 +78,7 @@ def _broken(sp: Spec, values: dict[str, Any], rule: str) -> Case:
     total = next(t.key for t in (*check.lhs, *check.rhs) if t.key and sp.cell(t.key).computed)
     over = {total: Decimal(999)}
     assert entries.shown(sp, values, typed_over=over).results[check.name] == FAIL, rule
-    return Case(sp, values, over)
+    return Case(sp, values, after=over)
 
 
 def _pasted(sp: Spec) -> dict[str, dict[str, Any]]:
@@ -112,14 +112,20 @@ def _pasted(sp: Spec) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Case:
-    """One workbook of the corpus: the values xlreport writes, then totals typed over by hand."""
+    """One workbook of the corpus: the values xlreport writes (``locked`` ones as a distribution
+    copy locks them), then ``after``: cells set by hand afterwards — a total typed over, a locked
+    value changed once the protection was removed."""
 
     spec: Spec
     values: dict[str, Any]
-    typed_over: dict[str, Decimal] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    locked: tuple[str, ...] = ()
 
     def shown(self) -> entries.Result:
-        return entries.shown(self.spec, self.values, typed_over=self.typed_over)
+        computed = {k: v for k, v in self.after.items() if self.spec.cell(k).computed}
+        typed = {k: v for k, v in self.after.items() if k not in computed}
+        return entries.shown(self.spec, {**self.values, **typed}, typed_over=computed,
+                             prefilled={k: self.values[k] for k in self.locked})
 
 
 def _corpus() -> dict[str, Case]:
@@ -136,6 +142,11 @@ def _corpus() -> dict[str, Case]:
             out[f"{edition}_broken_{rule}"] = _broken(sp, values, rule)
         for case, change in _pasted(sp).items():
             out[f"{edition}_{case}"] = Case(sp, {**values, **change})
+        unit = ("unit.name", "unit.year")
+        copy = {**values, "unit.year": year}
+        out[f"{edition}_copy"] = Case(sp, copy, locked=unit)
+        out[f"{edition}_copy_year_changed"] = Case(sp, copy, after={"unit.year": year + 1}, locked=unit)
+        out[f"{edition}_copy_name_changed"] = Case(sp, copy, after={"unit.name": "别的单位"}, locked=unit)
     return out
 
 
@@ -148,9 +159,9 @@ def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
     folder = tmp_path_factory.mktemp("engines")
     written = {}
     for name, case in CORPUS.items():
-        path = build(case.spec, folder / f"{name}.xlsx", values=case.values)
-        if case.typed_over:  # openpyxl keeps no cached result: only the engines' results count
-            path = workbooks.fill(path, path, case.typed_over)
+        path = build(case.spec, folder / f"{name}.xlsx", values=case.values, lock_keys=case.locked)
+        if case.after:  # openpyxl keeps no cached result: only the engines' results count
+            path = workbooks.fill(path, path, case.after)
         written[name] = path
     (folder / "gnumeric").mkdir()
     by_gnumeric = {n: gnumeric.recalc(p, folder / "gnumeric" / p.name) for n, p in written.items()}
@@ -172,7 +183,7 @@ def test_every_engine_shows_the_rule_engines_results(
     name: str, engine: str, recalculated: dict[str, dict[str, Path]]
 ) -> None:
     case = CORPUS[name]
-    if engine == "written" and case.typed_over:
+    if engine == "written" and case.after:
         pytest.skip("typed over with openpyxl, which writes no cached results")
     lay = layout(case.spec)
     want = case.shown()
