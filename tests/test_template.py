@@ -339,3 +339,22 @@ def test_a_notes_text_longer_than_a_cell_is_shown_shortened_not_refused() -> Non
     sheet = openpyxl.load_workbook(io.BytesIO(data))["迁移说明"]
     shown = sheet["B2"].value
     assert len(shown) == 32767 and shown.startswith("甲" * 100) and "共 40000 字" in shown
+
+
+def test_a_narrative_longer_than_its_cell_shows_turns_orange(built) -> None:
+    """Each multi-line text cell says in its prompt how much it shows and prints, and turns orange
+    (explained on 填报说明) when it holds more; the row may be made taller."""
+    spec, _, wb, _ = built
+    lay = layout(spec)
+    long = [c for c in spec.inputs() if c.kind.family == "text" and c.key.startswith("narrative.")]
+    assert long
+    for cell in long:
+        pos = lay.cells[cell.key]
+        ws = wb[pos.sheet]
+        (dv,) = [dv for dv in ws.data_validations.dataValidation if pos.a1 in dv.sqref]
+        most = int(dv.prompt.split("最多显示、打印约 ")[1].split(" 字")[0])
+        assert 1000 <= most <= 2000, (cell.key, most)
+        rules = [r for rng in ws.conditional_formatting for r in rng.rules if pos.a1 in str(rng.sqref)]
+        assert f"LEN({pos.a1})>{most}" in [f for r in rules for f in r.formula], cell.key
+    legend = " ".join(str(c.value) for row in wb["填报说明"].iter_rows() for c in row if c.value)
+    assert "显示不全" in legend

@@ -87,12 +87,15 @@ COLOURS = {
     "bad_text": "#9C0006",
     "good": "#C6EFCE",
     "good_text": "#006100",
+    "long": "#FCE4D6",
 }
 LEGEND = (
     ("input", "填写", "需要填写的单元格；只有这些单元格可以输入。"),
     ("computed", "自动计算", "总计和校验结果，由表格自动计算，不用填写。"),
     ("prefilled", "已预填", "汇总单位已经填好的内容，不能修改。"),
     ("bad", "有问题", "填写的内容不符合要求，或与相关数字对不上（勾稽关系不一致），请核对修改。"),
+    ("long", "显示不全", "文字超过一个单元格能显示、打印的字数（选中单元格时的提示写明约多少字），"
+     "超出的部分在屏幕上和打印时看不到；请精简。"),
 )
 STEPS = (
     "1. 先填“基本信息”：填报单位、报告年度等（浅绿色的已由汇总单位填好）。",
@@ -398,17 +401,25 @@ class _Writer:
         text = prompt.text
         if note := self.lay.notes.get(cell.key):
             text = f"{note}。{text}"
-        if pos.row in self.lay.grids[pos.sheet].lines and cell.key in self.rooms:
-            most = _MAX_LINES * int(self.rooms[cell.key] / 2 / _SLACK)
-            text += f"文字多时可拖动行号下边线拉高这一行；一个单元格最多显示、打印约 {most} 字。"
+        if most := self.most(cell, pos):
+            text += (f"文字多时可拖动行号下边线拉高这一行；一个单元格最多显示、打印约 {most} 字，"
+                     "超过时单元格变为橙色。")
         options: dict[str, Any] = {"input_title": prompt.title, "input_message": text}
         if prompt.error:
             options |= {"error_title": prompt.error_title, "error_message": prompt.error}
         options |= _accepts(cell, pos.a1, self.spec.years)
         ws.data_validation(pos.row, pos.col, pos.row, pos.col, options)
 
+    def most(self, cell: Cell, pos: Position) -> int:
+        """How many characters a multi-line text cell shows and prints at Excel's tallest row
+        (Chinese characters, a little room for other fonts); 0 for every other cell."""
+        if pos.row not in self.lay.grids[pos.sheet].lines or cell.key not in self.rooms:
+            return 0
+        return _MAX_LINES * int(self.rooms[cell.key] / 2 / _SLACK)
+
     def highlight(self, ws: Worksheet, cell: Cell, pos: Position) -> None:
-        """Red when the value is wrong or missing (its state cell says so), or a rule on it fails."""
+        """Red when the value is wrong or missing (its state cell says so), or a rule on it fails;
+        orange when a text is longer than its cell can show (red comes first)."""
         tests = []
         if not cell.computed:
             state = self.lay.states[cell.key].a1
@@ -419,6 +430,10 @@ class _Writer:
             ws.conditional_format(pos.row, pos.col, pos.row, pos.col,
                                   {"type": "formula", "criteria": "=" + formula,
                                    "format": self.fmt("bad_cf")})
+        if most := self.most(cell, pos):
+            ws.conditional_format(pos.row, pos.col, pos.row, pos.col,
+                                  {"type": "formula", "criteria": f"=LEN({pos.a1})>{most}",
+                                   "format": self.fmt("long_cf")})
 
     def finish(self, ws: Worksheet, title: str, width: int, height: int,
                repeat: tuple[int, int] | None) -> None:
@@ -666,8 +681,10 @@ _FORMATS: dict[str, dict[str, Any]] = {
     "legend_prefilled": {**_BORDER, "align": "center", "bg_color": COLOURS["prefilled"]},
     "legend_bad": {**_BORDER, "align": "center", "bg_color": COLOURS["bad"],
                    "font_color": COLOURS["bad_text"]},
+    "legend_long": {**_BORDER, "align": "center", "bg_color": COLOURS["long"]},
     "bad_cf": {"bg_color": COLOURS["bad"], "font_color": COLOURS["bad_text"]},
     "good_cf": {"bg_color": COLOURS["good"], "font_color": COLOURS["good_text"]},
+    "long_cf": {"bg_color": COLOURS["long"]},
 }
 
 
