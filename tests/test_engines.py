@@ -184,7 +184,7 @@ def test_every_engine_shows_the_rule_engines_results(
 ) -> None:
     case = CORPUS[name]
     if engine == "written" and case.after:
-        pytest.skip("typed over with openpyxl, which writes no cached results")
+        pytest.skip("cells set by hand with openpyxl, which writes no cached results")
     lay = layout(case.spec)
     want = case.shown()
     book = openpyxl.load_workbook(recalculated[name][engine], data_only=True)
