@@ -608,7 +608,8 @@ def fill_report(report_file: Path, output: Path, template: Path | None, edition:
 @_spec
 @click.option("--from-spec", type=FILE,
               help="旧工作簿是自定义版本时，它的规格文件。")
-@click.option("--year", type=int, metavar="年份", help="新报表的报告年度。")
+@click.option("--year", type=int, metavar="年份",
+              help="新报表的报告年度（原报表的年度不在新版本适用的年度内时必须写）。")
 @click.option("--report", "report_path", type=FILE,
               help="把迁移清单写成 JSON 文件。")
 @handled

@@ -97,6 +97,7 @@ REFUSALS: dict[str, str] = {
     # requests
     "usage": "命令用法不对",
     "previous_year": "上年报告的年度不对",
+    "migrate_year": "迁移的报告年度不在新版本适用的年度内（用 --year 写明新报表的年度）",
     "merge_empty": "汇总时没有可用的报告",
     "merge_invalid": "汇总的报告中有未通过校验的",
     "merge_mixed": "汇总的报告格式版本不一致",
