@@ -490,3 +490,9 @@ def test_fill_into_the_older_edition_sums_too(tmp_path: Path) -> None:
     read = read_workbook(book)
     assert read.valid, [p.message for p in read.problems]
     assert read.result.values["requests.results.other.natural_person"] == 337
+
+
+def test_to_and_spec_are_one_or_the_other(tmp_path: Path, sangdong_2019: Path) -> None:
+    result = run_cli("migrate", sangdong_2019, "--to", "2021", "--spec", PROVINCE, "-o", tmp_path / "x.xlsx")
+    assert result.returncode == 2 and not (tmp_path / "x.xlsx").exists()
+    assert "--to 和 --spec 只能用一个" in result.stderr, result.stderr

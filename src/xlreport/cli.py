@@ -622,6 +622,8 @@ def migrate_workbook(workbook: Path, output: Path, to: str | None, spec_file: Pa
     # deferred: xlsxwriter, needed only by the commands that write a workbook
     from .workflows.migrate import migrate_workbook as migrate
 
+    if to is not None and spec_file is not None:
+        raise UsageError("--to 和 --spec 只能用一个：迁移到自定义版本时只写 --spec 规格.yaml")
     old_spec = load(from_spec) if from_spec is not None else None
     inputs = [workbook, spec_file, from_spec]
     with Outputs(inputs) as out:
