@@ -84,9 +84,9 @@ WRITERS: dict[str, Callable[[dict[str, Path], Path, Path], list[Any]]] = {
     "merge --xlsx": lambda i, out, e: ["merge", i["r1"], i["r2"], "-o", e / "m.json",
                                        "--xlsx", out / "m.xlsx", "--report", e / "p.json"],
     "fill -o": lambda i, out, e: ["fill", i["r1"], "-o", out / "f.xlsx", "--report", e / "p.json"],
-    "migrate -o": lambda i, out, e: ["migrate", i["book"], "--to", "2019", "-o", out / "n.xlsx",
+    "migrate -o": lambda i, out, e: ["migrate", i["book"], "--to", "2019", "--year", "2020", "-o", out / "n.xlsx",
                                      "--report", e / "m.json"],
-    "migrate --report": lambda i, out, e: ["migrate", i["book"], "--to", "2019",
+    "migrate --report": lambda i, out, e: ["migrate", i["book"], "--to", "2019", "--year", "2020",
                                            "-o", e / "n.xlsx", "--report", out / "m.json"],
     "collect": lambda i, out, _: ["collect", i["returns"], "--out-dir", out],
 }
@@ -179,7 +179,7 @@ def test_outputs_never_replace_inputs(inputs: dict[str, Path], tmp_path: Path) -
         ["merge", r1, inputs["r2"], "-o", tmp_path / "硬链接.json"],
         ["fill", r1, "-o", tmp_path / "f.xlsx", "--report", r1],
         ["spec", "export", "--spec", spec, "-o", spec],
-        ["migrate", book, "--to", "2019", "-o", book],
+        ["migrate", book, "--to", "2019", "--year", "2020", "-o", book],
     ]
     for args in cases:
         proc = run_cli(*args)
