@@ -537,7 +537,7 @@ def audit_reports(inputs: tuple[Path, ...], out_dir: Path, jobs: int | None, str
 @click.option("--year", type=int, metavar="年份", help="预填并锁定的报告年度。")
 @click.option("--code", metavar="代码", help="预填并锁定的统一社会信用代码。")
 @click.option("--units", type=FILE,
-              help="单位名单（CSV：单位名称[,年度][,统一社会信用代码]），每个单位生成一份。")
+              help="单位名单（.csv 或 .xlsx，列名：单位名称，可选 年度、统一社会信用代码），每个单位生成一份。")
 @click.option("--out-dir", type=FOLDER, help="--units 生成的文件放在这个文件夹。")
 @handled
 def build_template(edition: str | None, spec_file: Path | None, output: Path | None,
