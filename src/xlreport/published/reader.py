@@ -201,7 +201,8 @@ def _edition(doc: Document, asked: str | None, year: int | None) -> Spec:
     if len(present) > 1:
         shown = "；".join(f"{e} 年版的“{'”“'.join(v[:2])}”" for e, v in present.items())
         raise UnreadableInput(
-            f"文件中同时有两个版本报表格式的标签（{shown}），无法确定版本；请用 --edition 指定",
+            f"文件中同时有两个版本报表格式的标签（{shown}），无法确定版本"
+            "（用 xlreport import 读取时可以加 --edition 指定）",
             code="edition",
         )
     year = year or title(doc).year
@@ -209,7 +210,8 @@ def _edition(doc: Document, asked: str | None, year: int | None) -> Spec:
         if year is not None and s.years[0] <= year <= s.years[1]:
             return s
     raise UnreadableInput(
-        "文件中找不到能确定报表格式版本的统计表标签，也看不出报告年度；请用 --edition 指定版本",
+        "文件中找不到能确定报表格式版本的统计表标签，也看不出报告年度"
+        "（用 xlreport import 读取时可以加 --edition 指定版本）",
         code="edition",
     )
 
@@ -317,11 +319,12 @@ def _unit(
             problems.append(Problem(
                 severity="error", code="year_range", keys=("unit.year",),
                 message=f"报告年度 {when} 不在 {spec.edition} 年版格式的适用年度（{lo}–{hi}）内；"
-                "请核对年度（--year）或版本（--edition）",
+                "请核对报告年度（用 xlreport import 读取时可以加 --year、--edition 指定）",
             ))
     if (name is None or when is None) and head.paragraph is None:
         problems.append(Problem(
             severity="warning", code="table_missing",
-            message="文件开头找不到“…年政府信息公开工作年度报告”标题；单位名称和年度请用 --unit、--year 指定",
+            message="文件开头找不到“…年政府信息公开工作年度报告”标题"
+            "（用 xlreport import 读取时可以加 --unit、--year 指定单位名称和年度）",
         ))
     return values
