@@ -367,3 +367,219 @@ def test_more_jobs_than_cores_run_as_many_as_there_are_cores(tmp_path: Path) -> 
     assert f"--jobs {cores + 62} 按 {cores} 个进程运行" in proc.stderr, proc.stderr
     done = collect.collect([inbox], tmp_path / "结果2", jobs=cores + 62)
     assert (done.jobs, done.jobs_asked) == (cores, cores + 62)
+
+
+# --------------------------------------------------------------------------- the season
+
+
+def summary_lines(proc: Any) -> list[str]:
+    """collect's console summary: what it says after the progress lines."""
+    return [line for line in proc.stderr.splitlines() if not line.startswith("读取报表：")]
+
+
+def test_year_marks_a_return_of_another_year_invalid(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "交回", tmp_path / "结果"
+    inbox.mkdir()
+    filled(inbox / "甲.xlsx", "pingtan_2022", unit="甲镇")
+    filled(inbox / "乙.xlsx", "pingtan_2022", unit="乙镇", year=2021)
+    proc = run_cli("collect", inbox, "--out-dir", out, "--year", "2022")
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["文件"]: r for r in summary(out)}
+    assert rows["甲.xlsx"]["状态"] == "通过"
+    assert rows["乙.xlsx"]["状态"] == "不通过" and not rows["乙.xlsx"]["上报文件"]
+    assert rows["乙.xlsx"]["第一个错误"].startswith(
+        "这份报表是 2021 年度的，而本次收集的是 2022 年度（--year 指定）")
+    wrong = [p for p in problems(out) if p["code"] == "wrong_year"]
+    assert [(p["file"], p["severity"]) for p in wrong] == [("乙.xlsx", "error")]
+    assert summary_lines(proc)[0] == (
+        "报告年度 2022；1 份报表不是这一年度（2021 年度 1 份），已标为不通过。")
+    assert sorted(p.name for p in out.glob("*.json")) == ["甲镇_2022.json"]
+
+
+def test_without_year_the_year_most_returns_carry_is_the_seasons(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "交回", tmp_path / "结果"
+    inbox.mkdir()
+    for unit in ("甲镇", "乙镇"):
+        filled(inbox / f"{unit}.xlsx", "pingtan_2022", unit=unit)
+    filled(inbox / "丙镇.xlsx", "pingtan_2022", unit="丙镇", year=2021)
+    proc = run_cli("collect", inbox, "--out-dir", out)
+    assert proc.returncode == 1, proc.stderr
+    first = summary_lines(proc)[0]
+    assert first.startswith("报告年度 2022（交回的报表中 2022 年度的最多，2 份；要指定年度请用 --year）"), first
+    assert "1 份报表不是这一年度（2021 年度 1 份）" in first
+    assert {r["文件"]: r["状态"] for r in summary(out)} == {
+        "甲镇.xlsx": "通过", "乙镇.xlsx": "通过", "丙镇.xlsx": "不通过"}
+    one_year = tmp_path / "同一年度"
+    one_year.mkdir()
+    filled(one_year / "甲镇.xlsx", "pingtan_2022", unit="甲镇")
+    proc = run_cli("collect", one_year, "--out-dir", tmp_path / "结果2")
+    assert proc.returncode == 0, proc.stderr
+    assert summary_lines(proc)[0] == "报告年度 2022（交回的报表都是这一年度）。"
+
+
+CODE = "91350128MA2XY1234Q"
+
+
+def xlsx_units(path: Path, rows: list[list[Any]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["2022 年度报送单位名单"])
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def test_units_lists_the_units_that_have_not_returned(tmp_path: Path) -> None:
+    """A unit by name (spaces differ), one by code (its name spelled otherwise), one whose
+    file cannot be read (known by its copy's name), one missing; a return from a unit not on
+    the list."""
+    inbox, out = tmp_path / "交回", tmp_path / "结果"
+    inbox.mkdir()
+    units = xlsx_units(tmp_path / "名单.xlsx", [
+        ["序号", "单位名称", "统一社会信用代码"],
+        [1, "甲镇人民政府", None], [2, "县交通运输局", CODE], [3, "丙镇人民政府", None],
+        [4, "丁镇人民政府", None],
+    ])
+    filled(inbox / "甲.xlsx", "pingtan_2022", unit="甲镇 人民政府")
+    filled(inbox / "交通.xlsx", "pingtan_2022", unit="县交通局", change={"unit.code": CODE})
+    (inbox / "丁镇人民政府_2022年度_政府信息公开年度报告统计表.xlsx").write_bytes(b"PK broken")
+    filled(inbox / "戊.xlsx", "pingtan_2022", unit="戊镇人民政府")
+    proc = run_cli("collect", inbox, "--out-dir", out, "--units", units)
+    assert proc.returncode == 1, proc.stderr
+    assert summary_lines(proc)[0] == (
+        "已交回 3 / 4 个单位；未交：丙镇人民政府；名单外的报表 1 份；"
+        "报告年度 2022（交回的报表都是这一年度）。"), proc.stderr
+    rows = summary(out)
+    assert list(rows[0]) == [*HEADER, "名单"]
+    by_file = {r["文件"]: r for r in rows if r["文件"]}
+    assert by_file["甲.xlsx"]["名单"] == "第 3 行" and by_file["甲.xlsx"]["状态"] == "通过"
+    assert by_file["交通.xlsx"]["名单"] == "第 4 行" and by_file["交通.xlsx"]["状态"] == "通过"
+    assert by_file["丁镇人民政府_2022年度_政府信息公开年度报告统计表.xlsx"]["名单"] == "第 6 行"
+    assert by_file["戊.xlsx"]["名单"] == "名单外" and by_file["戊.xlsx"]["状态"] == "不通过"
+    assert "不在单位名单 名单.xlsx 中" in by_file["戊.xlsx"]["第一个错误"]
+    (missing,) = [r for r in rows if r["状态"] == "未交"]
+    assert missing == {**missing, "文件": "", "单位": "丙镇人民政府", "年度": "2022", "名单": "第 5 行",
+                       "错误数": "1", "第一个错误": "名单.xlsx 第 5 行的“丙镇人民政府”没有交回 2022 年度的报表"}
+    found = problems(out)
+    assert [p for p in found if p["code"] == "not_returned"] == [{
+        "file": "", "unit": "丙镇人民政府", "row": 5, "severity": "error", "code": "not_returned",
+        "message": missing["第一个错误"]}]
+    assert [p["file"] for p in found if p["code"] == "unlisted"] == ["戊.xlsx"]
+
+
+def test_units_all_returned_is_a_complete_collection(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "交回", tmp_path / "结果"
+    inbox.mkdir()
+    units = inbox / "名单.csv"  # beside the returns: not read as one
+    units.write_text("单位名称,年度\n甲镇,2022\n乙镇,\n", encoding="utf-8")
+    filled(inbox / "甲.xlsx", "pingtan_2022", unit="甲镇")
+    filled(inbox / "乙.xlsx", "pingtan_2022", unit="乙镇")
+    proc = run_cli("collect", inbox, "--out-dir", out, "--units", units)
+    assert proc.returncode == 0, proc.stderr
+    assert summary_lines(proc)[0] == "已交回 2 / 2 个单位；报告年度 2022（单位名单 名单.csv 中的年度）。"
+    assert sorted(r["文件"] for r in summary(out)) == ["乙.xlsx", "甲.xlsx"]
+    assert "共 2 个文件：无法读取 0，不通过 0，有警告 0，通过 2" in proc.stderr
+    conflict = run_cli("collect", inbox, "--out-dir", out, "--units", units, "--year", "2023")
+    assert conflict.returncode == 2
+    assert "名单.csv 第 2 行是 2022 年度，而 --year 是 2023 年度" in conflict.stderr, conflict.stderr
+
+
+def test_a_unit_whose_return_is_of_another_year_has_not_returned(tmp_path: Path) -> None:
+    inbox, out = tmp_path / "交回", tmp_path / "结果"
+    inbox.mkdir()
+    units = tmp_path / "名单.csv"
+    units.write_text("单位名称\n甲镇\n乙镇\n", encoding="utf-8")
+    filled(inbox / "甲.xlsx", "pingtan_2022", unit="甲镇")
+    filled(inbox / "乙.xlsx", "pingtan_2022", unit="乙镇", year=2021)
+    proc = run_cli("collect", inbox, "--out-dir", out, "--units", units, "--year", "2022")
+    assert proc.returncode == 1
+    assert summary_lines(proc)[0].startswith("已交回 1 / 2 个单位；未交：乙镇；报告年度 2022；1 份")
+    missing = next(r for r in summary(out) if r["状态"] == "未交")
+    assert missing["第一个错误"] == "名单.csv 第 3 行的“乙镇”没有交回 2022 年度的报表（交回的 乙.xlsx 是其他年度的）"
+
+
+PROVINCE = Path(__file__).parents[1] / "docs" / "examples" / "province.yaml"
+
+
+def _province_return(path: Path, unit: str) -> Path:
+    """A return of the province's edition (docs/examples/province.yaml): 平潭 2022, none of its
+    requests online."""
+    province = spec.load(PROVINCE)
+    flat = report.flatten(example("pingtan_2022"), province)
+    values = {k: v for k, v in flat.items() if v is not None and not province.cell(k).computed}
+    online = {k: 0 for k in province.cells
+              if k.startswith("requests.online.") and not province.cell(k).computed}
+    return template.build(province, path, values={**values, **online, "unit.name": unit})
+
+
+def test_spec_reads_the_returns_of_a_custom_edition(tmp_path: Path) -> None:
+    inbox = tmp_path / "交回"
+    inbox.mkdir()
+    _province_return(inbox / "省.xlsx", "甲镇")
+    filled(inbox / "国.xlsx", "pingtan_2022", unit="乙镇")
+    plain = run_cli("collect", inbox, "--out-dir", tmp_path / "结果1")
+    assert plain.returncode == 1
+    refused = {r["文件"]: r for r in summary(tmp_path / "结果1")}["省.xlsx"]
+    assert refused["状态"] == "无法读取" and "2021-sheng" in refused["第一个错误"]
+    assert "--spec" in refused["第一个错误"] and "升级" not in refused["第一个错误"]
+    proc = run_cli("collect", inbox, "--out-dir", tmp_path / "结果2", "--spec", PROVINCE)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["文件"]: r for r in summary(tmp_path / "结果2")}
+    assert (rows["省.xlsx"]["状态"], rows["省.xlsx"]["版本"]) == ("通过", "2021-sheng")
+    assert (rows["国.xlsx"]["状态"], rows["国.xlsx"]["版本"]) == ("通过", "2021")
+    doc = report.load(tmp_path / "结果2" / rows["省.xlsx"]["上报文件"])
+    assert doc["edition"] == "2021-sheng" and "online" in doc["requests"]
+
+
+def _options(command: str) -> set[str]:
+    """The long options ``xlreport <command> --help`` lists."""
+    import re
+
+    return set(re.findall(r"--[a-z][a-z-]+", run_cli(command, "--help").stdout))
+
+
+def test_no_message_of_collect_advises_an_option_it_does_not_have(
+    collected: tuple[Any, Path], tmp_path: Path
+) -> None:
+    import re
+
+    inbox = tmp_path / "交回"
+    inbox.mkdir()
+    _province_return(inbox / "省.xlsx", "甲镇")
+    filled(inbox / "旧年.xlsx", "pingtan_2022", unit="乙镇", year=2021)
+    filled(inbox / "新年.xlsx", "pingtan_2022", unit="丙镇")
+    filled(inbox / "新年2.xlsx", "pingtan_2022", unit="丁镇")
+    units = tmp_path / "名单.csv"
+    units.write_text("单位名称\n丙镇\n丁镇\n戊镇\n", encoding="utf-8")
+    last = tmp_path / "上年"
+    last.mkdir()
+    (last / "说明.txt").write_text("请查收附件", encoding="utf-8")
+    proc = run_cli("collect", inbox, "--out-dir", tmp_path / "结果", "--units", units,
+                   "--previous-dir", last)
+    assert "上年报告未使用：说明.txt" in proc.stderr, proc.stderr
+    said = [proc.stderr, collected[0].stderr]
+    for out in (tmp_path / "结果", collected[1]):
+        said += [p["message"] for p in problems(out)]
+    # advice about another command (“用 xlreport import 读取时可以加 --edition”) is not advice
+    # about collect's options
+    other = re.compile(r"xlreport (?!collect)[a-z]+[^，；。）]*")
+    mentioned = {o for text in said for o in re.findall(r"--[a-z][a-z-]+", other.sub("", text))}
+    assert mentioned, "the test sees the options the messages mention"
+    assert "xlreport import 读取时可以加 --edition" in proc.stderr
+    assert mentioned <= _options("collect") | {"--help"}, mentioned - _options("collect")
+
+
+def test_many_copies_of_one_file_get_bounded_messages() -> None:
+    """3000 copies of one return: each names 5 others and how many there are (the message used
+    to list all 2999 others, for every copy)."""
+    rows = [collect.Row(i, f"副本{i:04d}.xlsx", collect.VALID, "甲镇", 2022) for i in range(3000)]
+    collect._flag_duplicates(rows)
+    first = rows[0]
+    assert first.duplicates == "副本0001.xlsx、副本0002.xlsx、副本0003.xlsx、副本0004.xlsx、副本0005.xlsx 等 2999 份"
+    assert first.first_error.startswith("“甲镇”2022 年度还有 2999 份报表（副本0001.xlsx、")
+    assert rows[7].duplicates.startswith("副本0000.xlsx、副本0001.xlsx、")
+    assert all(r.status == collect.INVALID and len(r.first_error) < 200 and len(r.duplicates) < 100
+               for r in rows)
+    assert all(len(r.flags) == 1 and r.flags[0][0] == "duplicate" for r in rows)

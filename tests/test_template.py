@@ -18,7 +18,7 @@ from xlreport.checks import rules as engine
 from xlreport.edition.rules import PASS
 from xlreport.workbook.layout import CHECKS_SHEET, META_KEYS, META_SHEET, TEMPLATE_ID, layout
 from xlreport.workbook.template import build, workbook_bytes
-from xlreport.workflows.distribution import read_units
+from xlreport.workflows.roster import read_roster
 from xlreport.workflows.units import safe_file_name
 
 EDITIONS = spec_mod.BUILTIN_EDITIONS
@@ -273,7 +273,7 @@ def test_cli_single_copy(tmp_path: Path) -> None:
     assert early.returncode == 2 and "2021—2100" in early.stderr
 
 
-UNITS_CSV = ("单位名称,年度,统一社会信用代码\r\n桑垌乡人民政府,2024,\r\n"
+UNITS_CSV = ("单位名称,年度,统一社会信用代码\r\n桑垌乡人民政府,2025,\r\n"
              "县/交通 运输局?,,91350128ma2xy1234q\r\n\r\n")
 
 
@@ -281,9 +281,9 @@ UNITS_CSV = ("单位名称,年度,统一社会信用代码\r\n桑垌乡人民政
 def test_units_csv_encodings(tmp_path: Path, encoding: str) -> None:
     csv = tmp_path / "units.csv"
     csv.write_bytes(UNITS_CSV.encode(encoding))
-    units = read_units(csv, spec_mod.builtin("2021"), year=2025)
+    units = read_roster(csv, [spec_mod.builtin("2021")], year=2025).units
     assert [(u.name, u.year, u.code, u.line) for u in units] == [
-        ("桑垌乡人民政府", 2024, None, 2), ("县/交通 运输局?", 2025, "91350128MA2XY1234Q", 3)]
+        ("桑垌乡人民政府", 2025, None, 2), ("县/交通 运输局?", 2025, "91350128MA2XY1234Q", 3)]
 
 
 def test_cli_units_csv(tmp_path: Path) -> None:
@@ -294,7 +294,7 @@ def test_cli_units_csv(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in out.iterdir())
     assert files == ["县_交通 运输局_2025年度_政府信息公开年度报告统计表.xlsx",
-                     "桑垌乡人民政府_2024年度_政府信息公开年度报告统计表.xlsx"]
+                     "桑垌乡人民政府_2025年度_政府信息公开年度报告统计表.xlsx"]
     cells = _unit_cells(out / files[0])
     assert cells["unit.name"] == ("县/交通 运输局?", True)
     assert cells["unit.code"] == ("91350128MA2XY1234Q", True)

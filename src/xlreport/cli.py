@@ -467,10 +467,19 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
               help="上年报告所在的文件夹（JSON、.xlsx 或已公开的年报），按单位配对做跨年度校验。")
 @click.option("--jobs", "-j", type=int, metavar="个数", callback=lambda _c, _p, n: _at_least_one(n),
               help="同时读取的进程数（默认为 CPU 核数）。")
+@click.option("--year", type=int, metavar="年度",
+              help="本次收集的报告年度，其他年度的报表标为不通过（默认取单位名单中的年度，"
+                   "或交回的报表中最多的年度）。")
+@click.option("--units", type=FILE,
+              help="单位名单（.csv 或 .xlsx，与 build --units 相同）：列出未交的单位，"
+                   "名单外单位的报表标为不通过。")
+@click.option("--spec", "spec_file", type=FILE,
+              help="自定义版本的规格文件（YAML）：这一版本的报表按它读取，内置版本的照常读取。")
 @_strict
 @handled
 def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path | None,
-                    jobs: int | None, strict: bool) -> int:
+                    jobs: int | None, year: int | None, units: Path | None,
+                    spec_file: Path | None, strict: bool) -> int:
     """批量读取、校验交回的报表，生成汇总清单。
 
     文件夹或文件：报表所在的文件夹或 .xlsx 文件（可以多个）。
@@ -478,17 +487,59 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
     # deferred: collect's process pool (multiprocessing, concurrent.futures) is its own
     from .workflows.collect import SUMMARY_XLSX, collect, progress_bar
 
+    spec = load(spec_file) if spec_file is not None else None
     with progress_bar() as progress:
         done = collect(list(inputs), out_dir, previous_dir=previous_dir, jobs=jobs,
-                       strict=strict, progress=progress)
+                       strict=strict, progress=progress, year=year, units=units, spec=spec)
+    headline = _season_line(done)
+    if headline:
+        say(headline)
     _pool_notes(done)
     for line in done.previous_unreadable:
         say(f"上年报告未使用：{line}")
     if done.previous_found is not None:
         say(f"上年报告：找到 {done.previous_found} 个单位。")
     counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
-    say(f"共 {len(done.rows)} 个文件：{counts}。清单见 {out_dir / SUMMARY_XLSX}")
+    say(f"共 {len(done.files)} 个文件：{counts}。清单见 {out_dir / SUMMARY_XLSX}")
     return EXIT_VALID if done.ok else EXIT_INVALID
+
+
+#: How many names of units that returned nothing the first line of collect lists.
+MISSING_SHOWN = 10
+
+
+def _season_line(done: Collected) -> str:
+    """The first line of collect's summary: how many listed units returned (and which did
+    not), the season's year and where it came from, the returns of another year."""
+    parts = []
+    roster = done.roster
+    if roster is not None:
+        total = len(roster.units)
+        returned = total - len(done.missing)
+        part = f"已交回 {returned} / {total} 个单位"
+        if done.missing:
+            names = "、".join(done.missing[:MISSING_SHOWN])
+            more = f"等 {len(done.missing)} 个" if len(done.missing) > MISSING_SHOWN else ""
+            part += f"；未交：{names}{more}"
+        if done.unlisted:
+            part += f"；名单外的报表 {done.unlisted} 份"
+        parts.append(part)
+    if done.year is not None:
+        part = f"报告年度 {done.year}"
+        if done.year_from == "returns" and len(done.years) == 1:
+            part += "（交回的报表都是这一年度）"
+        elif done.year_from == "returns":
+            same = [y for y, n in done.years.items() if n == done.years[done.year] and y != done.year]
+            part += (f"（交回的报表中 {done.year} 年度的最多，{done.years[done.year]} 份"
+                     + (f"，与 {'、'.join(map(str, same))} 年度的一样多，取较晚的" if same else "")
+                     + "；要指定年度请用 --year）")
+        elif done.year_from == "list":
+            part += f"（单位名单 {roster.source if roster else ''} 中的年度）"
+        if done.wrong_year:
+            others = "、".join(f"{y} 年度 {n} 份" for y, n in done.years.items() if y != done.year)
+            part += f"；{done.wrong_year} 份报表不是这一年度（{others}），已标为不通过"
+        parts.append(part)
+    return "；".join(parts) + "。" if parts else ""
 
 
 def _pool_notes(done: Collected) -> None:
@@ -537,7 +588,7 @@ def audit_reports(inputs: tuple[Path, ...], out_dir: Path, jobs: int | None, str
 @click.option("--year", type=int, metavar="年份", help="预填并锁定的报告年度。")
 @click.option("--code", metavar="代码", help="预填并锁定的统一社会信用代码。")
 @click.option("--units", type=FILE,
-              help="单位名单（CSV：单位名称[,年度][,统一社会信用代码]），每个单位生成一份。")
+              help="单位名单（.csv 或 .xlsx，列名：单位名称，可选 年度、统一社会信用代码），每个单位生成一份。")
 @click.option("--out-dir", type=FOLDER, help="--units 生成的文件放在这个文件夹。")
 @handled
 def build_template(edition: str | None, spec_file: Path | None, output: Path | None,

@@ -29,6 +29,10 @@ PROBLEMS: dict[str, str] = {
     "credit_code": "统一社会信用代码不正确",
     "edition": "格式版本不符",
     "duplicate": "同一单位同一年度有多份报表",
+    # collecting a season's returns (collect --year, --units)
+    "wrong_year": "报表的年度不是本次收集的年度",
+    "unlisted": "交回报表的单位不在单位名单中",
+    "not_returned": "单位名单中的单位没有交回报表",
     "unreadable": (
         "文件无法读取（collect 的 problems.jsonl，以及 read、validate 等命令无法读取输入时的 "
         "`--report`；reason 为下表中的拒绝原因）"

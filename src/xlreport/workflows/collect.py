@@ -5,8 +5,10 @@ runs the same with the reader of published reports)::
 
     find files (sorted) → lock the results folder → [read last year's reports, index by unit
     and year] → read every .xlsx in worker processes (each a pure read_workbook, bounded in
-    time) → flag two files of one unit and year → stage per-report JSON, problems.jsonl,
-    summary.csv and summary.xlsx, worst first → replace the previous results in one commit
+    time) → [the season: flag returns of another year than the season's, match the returns
+    to the list of units, add a 未交 row for each listed unit without one] → flag two files of
+    one unit and year → stage per-report JSON, problems.jsonl, summary.csv and summary.xlsx,
+    worst first → replace the previous results in one commit
 
 A worker hands back a small :class:`Row` and writes its report and problems to the run's own
 staging folder; nothing big crosses a process boundary, and the main process keeps one summary
@@ -37,7 +39,7 @@ from typing import Any
 from ..checks.report import dumps
 from ..checks.validate import Result, check
 from ..edition.load import builtin
-from ..edition.spec import BUILTIN_EDITIONS
+from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput, UsageError
 from ..outputs import TEMP_PREFIX, Outputs, folder, hold, recover, unwritable
 from ..published.reader import SUFFIXES as PUBLISHED
@@ -45,11 +47,18 @@ from ..published.reader import import_report
 from ..workbook.layout import layout
 from ..workbook.reader import read_workbook
 from .merge import Loaded, load
+from .roster import Roster, check_year, read_roster
 from .units import safe_file_name, unit_key
 
-#: Statuses, worst first: the order of the summary.
+#: Statuses of a file, worst first.
 STATUSES = ("无法读取", "不通过", "有警告", "通过")
 UNREADABLE, INVALID, WARNINGS, VALID = STATUSES
+#: The status of a listed unit that has returned nothing (a row without a file).
+MISSING = "未交"
+#: The order of the summary.
+ORDER = (UNREADABLE, INVALID, MISSING, WARNINGS, VALID)
+#: How many other files a duplicate's message names before it says how many there are.
+SHOWN = 5
 #: Seconds one file may take before it is given up as 无法读取.
 TIMEOUT = 60
 #: Files a worker is handed at a time (fewer when there are few files).
@@ -79,6 +88,9 @@ COLUMNS: Columns = (
     ("上报文件", "output", 30),
 )
 _OUTPUT_COLUMN = "上报文件"
+#: The column added when the returns are matched to a list of units: its row, or 名单外.
+LISTED_COLUMN = ("名单", "listed", 10)
+UNLISTED = "名单外"
 #: What to say about a file that is not an .xlsx, by its suffix.
 _NOT_XLSX = {
     ".xls": "是旧版 Excel 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 后提交",
@@ -110,12 +122,17 @@ class Row:
     narrative_count: int = 0
     narrative: str = ""
     staged: bool = False
-    duplicate_message: str = ""
     reason: str = ""
+    code: str = ""
+    #: The row of the list of units this return is from (0: none), and how the summary shows it.
+    line: int = 0
+    listed: str = ""
+    #: Errors about the collection rather than the file (code, message): problems.jsonl lines.
+    flags: list[tuple[str, str]] = field(default_factory=list)
 
     @property
-    def rank(self) -> tuple[int, str]:
-        return STATUSES.index(self.status), self.file
+    def rank(self) -> tuple[int, str, int]:
+        return ORDER.index(self.status), self.file, self.line
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +183,55 @@ class Collected:
     #: The processes used, and the number asked for when it was more than the machine's cores.
     jobs: int = 1
     jobs_asked: int | None = None
+    #: The season's year and where it came from (``--year``, ``list``, ``returns``), the
+    #: returns of each year, the list of units and the names of those that returned nothing.
+    year: int | None = None
+    year_from: str = ""
+    years: dict[int, int] = field(default_factory=dict)
+    roster: Roster | None = None
+    missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Every file valid (warnings allowed), of the season's year, from a listed unit, and
+        every listed unit returned one: a complete collection."""
         return all(r.status in (VALID, WARNINGS) for r in self.rows)
+
+    @property
+    def files(self) -> list[Row]:
+        """The rows of files (not of units that returned nothing)."""
+        return [r for r in self.rows if r.status != MISSING]
+
+    @property
+    def wrong_year(self) -> int:
+        return sum(code == "wrong_year" for r in self.rows for code, _ in r.flags)
+
+    @property
+    def unlisted(self) -> int:
+        return sum(r.listed == UNLISTED for r in self.rows)
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.rows) for s in STATUSES}
+
+
+@dataclass(frozen=True)
+class Season:
+    """What a collection is of: the year asked for (``--year``), the units expected
+    (``--units``: the list and its file, which is not read as a return), a custom edition read
+    beside the built-in ones (``--spec``)."""
+
+    year: int | None = None
+    roster: Roster | None = None
+    spec: Spec | None = None
+    units: Path | None = None
+
+    @property
+    def year_from(self) -> str:
+        """Where the season's year comes from: ``--year``, the ``list`` of units, or the
+        ``returns`` (the year most of them carry)."""
+        if self.year is None:
+            return "returns"
+        return "list" if self.roster is not None and not self.roster.asked else "--year"
 
 
 Progress = Callable[[str, int, int], None]
@@ -188,14 +247,27 @@ def collect(
     jobs: int | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    year: int | None = None,
+    units: Path | None = None,
+    spec: Spec | None = None,
 ) -> Collected:
     """Read every file under ``inputs`` into ``out_dir``; see the module docstring.
+
+    The season's year is ``year``, or the one year the list of units ``units`` (CSV or .xlsx)
+    gives, or else the year most returns carry; a return of another year is an error.  With
+    ``units``, each return is matched to a listed unit and each listed unit without one gets a
+    未交 row.  Workbooks of the custom edition ``spec`` are read with it.
 
     The results of an earlier run in ``out_dir`` are replaced only as a whole, once the new ones
     are complete; a run that is interrupted leaves them as they were.  One run at a time may use
     ``out_dir``: another one is refused at once."""
+    specs = [builtin(e) for e in BUILTIN_EDITIONS] + ([spec] if spec is not None else [])
+    roster = read_roster(units, specs, year=year) if units is not None else None
+    if year is not None:
+        check_year(specs, year)
+    season = Season(year if roster is None else roster.year, roster, spec, units)
     return gather(inputs, out_dir, COLLECT, previous_dir=previous_dir, jobs=jobs, strict=strict,
-                  progress=progress)
+                  progress=progress, season=season)
 
 
 def gather(
@@ -207,16 +279,18 @@ def gather(
     jobs: int | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    season: Season | None = None,
 ) -> Collected:
     """Read every file under ``inputs`` with ``kind``'s reader into ``out_dir``: one summary row
-    each (see :func:`collect`)."""
+    each (see :func:`collect`); ``season`` when the returns are of one season."""
     out_dir = Path(out_dir)
     cores = os.cpu_count() or 1
     asked = jobs if jobs is not None and jobs > cores else None
     jobs = max(1, min(jobs or cores, cores))
     _refuse_overlap(inputs, out_dir, previous_dir)
     skip = [out_dir, *([previous_dir] if previous_dir else [])]
-    everything = find(inputs, skip=skip)
+    listed = _real(season.units) if season is not None and season.units is not None else None
+    everything = [(p, shown) for p, shown in find(inputs, skip=skip) if _real(p) != listed]
     files = [(path, shown) for path, shown in everything if not is_junk(path.name)]
     if not files:
         raise UsageError(f"没有找到要读取的文件（请指定{kind.what}）", code="no_files")
@@ -230,7 +304,8 @@ def gather(
         except OSError as exc:
             raise unwritable(out_dir, exc) from None
         try:
-            done = _collect(files, out_dir, staging, kind, previous_dir, jobs, strict, progress)
+            done = _collect(files, out_dir, staging, kind, previous_dir, jobs, strict, progress,
+                            season)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     done.skipped = [shown for path, shown in everything if is_junk(path.name)]
@@ -272,9 +347,11 @@ def _collect(
     jobs: int,
     strict: bool,
     progress: Progress | None,
+    season: Season | None,
 ) -> Collected:
     collected = Collected([], out_dir)
-    _warm()
+    custom = season.spec if season is not None else None
+    _warm(custom)
     index: Index = {}
     if previous_dir is not None:
         index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
@@ -287,11 +364,20 @@ def _collect(
         else:
             rows.append(kind.refuse(i, path, shown))
     advance = _progress(progress, kind.phase, len(files), start=len(rows))
-    rows += _run(_read_one, tasks, jobs, advance, _crashed_read, initargs=(index, kind.read))
+    rows += _run(_read_one, tasks, jobs, advance, _crashed_read,
+                 initargs=(index, kind.read, custom))
+    columns = kind.columns
+    missing: list[Row] = []
+    if season is not None:
+        _flag_years(rows, season, collected)
+        if season.roster is not None:
+            missing = _match_roster(rows, season.roster, collected)
+            columns = (*columns, LISTED_COLUMN)
     _flag_duplicates(rows)
     _name_outputs(rows)
+    rows += missing
     rows.sort(key=lambda r: r.rank)
-    _write_outputs(rows, out_dir, staging, kind)
+    _write_outputs(rows, out_dir, staging, kind, columns)
     collected.rows = rows
     return collected
 
@@ -357,23 +443,27 @@ def _not_xlsx(index: int, path: Path, shown: str) -> Row:
 # --------------------------------------------------------------------------- workers
 
 
-def _warm() -> None:
-    """Import the reader and prepare every built-in edition (spec, layout, checks) once, before
-    the workers are forked: each inherits them instead of preparing its own."""
-    for edition in BUILTIN_EDITIONS:
-        layout(builtin(edition))
-        check(builtin(edition), {})
+def _warm(custom: Spec | None = None) -> None:
+    """Import the reader and prepare every built-in edition (spec, layout, checks), and the
+    custom one, once, before the workers are forked: each inherits them instead of preparing
+    its own."""
+    for spec in [*(builtin(e) for e in BUILTIN_EDITIONS), *([custom] if custom else [])]:
+        layout(spec)
+        check(spec, {})
 
 
 _worker_index: Index = {}
 _worker_read: Callable[[Task], Read] | None = None
+_worker_custom: Spec | None = None
 
 
-def _init_worker(index: Index, read: Callable[[Task], Read] | None = None) -> None:
-    """Each worker keeps last year's index and the run's reader, and leaves Ctrl-C to the main
-    process."""
-    global _worker_index, _worker_read
-    _worker_index, _worker_read = index, read
+def _init_worker(
+    index: Index, read: Callable[[Task], Read] | None = None, custom: Spec | None = None
+) -> None:
+    """Each worker keeps last year's index, the run's reader and its custom edition, and leaves
+    Ctrl-C to the main process."""
+    global _worker_index, _worker_read, _worker_custom
+    _worker_index, _worker_read, _worker_custom = index, read, custom
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -411,7 +501,7 @@ def _read_workbook(task: Task) -> Read:
         paired[:] = [found] if found is not None else []
         return found[1] if found is not None else None
 
-    read = read_workbook(task.path, strict=task.strict, prev=last_year)
+    read = read_workbook(task.path, strict=task.strict, prev=last_year, custom=_worker_custom)
     return Read(read.result, read.document() if read.result.valid else None,
                 paired[0][0] if paired else "")
 
@@ -432,6 +522,7 @@ def _read_one(task: Task) -> Row:
         return _refused(task, why, "internal")
     result = read.result
     unit, year = _unit_year(result.values)
+    code = result.values.get("unit.code")
     errors, warnings = result.errors, result.warnings
     narrative = [p.message for p in warnings if p.code == "narrative"]
     row = Row(
@@ -439,6 +530,7 @@ def _read_one(task: Task) -> Row:
         unit, year, result.spec.edition, len(errors), len(warnings),
         errors[0].text if errors else "", warnings[0].text if warnings else "",
         previous=read.previous, narrative_count=len(narrative), narrative="；".join(narrative),
+        code=code if isinstance(code, str) else "",
     )
     if result.problems:
         _stage(task, ".jsonl", "".join(_jsonl({"file": task.file, **p.to_json()})
@@ -672,27 +764,101 @@ def _previous_index(
 # --------------------------------------------------------------------------- results
 
 
+def _flag(row: Row, message: str, *, code: str, first: bool = False) -> None:
+    """An error about the collection on ``row`` (the file gives no upload JSON): the first error
+    shown when ``first``."""
+    row.errors += 1
+    row.first_error = message if first or not row.first_error else row.first_error
+    if row.status not in (UNREADABLE, MISSING):
+        row.status = INVALID
+    row.staged = False
+    row.flags.append((code, message))
+
+
+def _flag_years(rows: list[Row], season: Season, collected: Collected) -> None:
+    """The season's year — asked for, given by the list, or else the year most returns carry
+    (the later one of a tie) — and each return of another year an error naming both."""
+    years: dict[int, int] = {}
+    for row in rows:
+        if row.year is not None:
+            years[row.year] = years.get(row.year, 0) + 1
+    collected.years = dict(sorted(years.items()))
+    if season.year is not None:
+        year = season.year
+    elif years:
+        year = max(years, key=lambda y: (years[y], y))
+    else:
+        return
+    collected.year, collected.year_from = year, season.year_from
+    why = {"--year": "--year 指定", "list": "单位名单中的年度",
+           "returns": "交回的报表大多是这一年度"}[collected.year_from]
+    for row in rows:
+        if row.year is not None and row.year != year:
+            _flag(row, f"这份报表是 {row.year} 年度的，而本次收集的是 {year} 年度（{why}）；"
+                  f"请“{row.unit or '填报单位'}”用 {year} 年度的填报模板填写后重新交回",
+                  code="wrong_year", first=True)
+
+
+def _match_roster(rows: list[Row], roster: Roster, collected: Collected) -> list[Row]:
+    """Each return matched to its listed unit (by code or name; a file that could not be read,
+    by the name of the unit's copy), a return of an unlisted unit an error; the 未交 rows of
+    the listed units that returned nothing of the season's year."""
+    year = collected.year
+    copies = roster.copies(year)
+    returned: set[int] = set()
+    other_year: dict[int, list[str]] = {}
+    for row in rows:
+        unit = (roster.find(row.unit, row.code) if row.unit
+                else copies.get(Path(row.file).name.casefold()))
+        if unit is None:
+            if row.unit:
+                row.listed = UNLISTED
+                _flag(row, f"“{row.unit}”不在单位名单 {roster.source} 中（名称和统一社会信用代码都对不上）；"
+                      "如果是名单中的单位改了名称，请改正名单后重新收集", code="unlisted", first=True)
+            continue
+        row.line, row.listed = unit.line, f"第 {unit.line} 行"
+        if year is None or row.year in (None, year):
+            returned.add(unit.line)
+        else:
+            other_year.setdefault(unit.line, []).append(row.file)
+    missing = []
+    for unit in roster.units:
+        if unit.line in returned:
+            continue
+        sent = other_year.get(unit.line, [])
+        message = (f"{roster.source} 第 {unit.line} 行的“{unit.name}”没有交回"
+                   + (f" {year} 年度的" if year is not None else "") + "报表")
+        if sent:
+            more = f" 等 {len(sent)} 份" if len(sent) > SHOWN else ""
+            message += f"（交回的 {'、'.join(sent[:SHOWN])}{more} 是其他年度的）"
+        row = Row(-1, "", MISSING, unit.name, year, code=unit.code or "", line=unit.line,
+                  listed=f"第 {unit.line} 行")
+        _flag(row, message, code="not_returned")
+        missing.append(row)
+        collected.missing.append(unit.name)
+    collected.roster = roster
+    return missing
+
+
 def _flag_duplicates(rows: list[Row]) -> None:
-    """Two or more files of one unit and year: each becomes an error naming the others."""
-    groups: dict[tuple[str, int], list[Row]] = {}
+    """Two or more files of one unit (of the list, or by name) and year: each becomes an error
+    naming a few of the others (sorted) and how many there are."""
+    groups: dict[tuple[object, int], list[Row]] = {}
     for row in rows:
         if row.unit and row.year is not None:
-            groups.setdefault((unit_key(row.unit), row.year), []).append(row)
+            who = row.line or unit_key(row.unit)
+            groups.setdefault((who, row.year), []).append(row)
     for group in groups.values():
         if len(group) < 2:
             continue
+        group.sort(key=lambda r: r.file)
         for row in group:
-            others = [r.file for r in group if r is not row]
-            row.duplicates = "、".join(others)
-            message = (
-                f"“{row.unit}”{row.year} 年度还有 {len(others)} 份报表（{row.duplicates}）；"
-                "请确认哪一份有效，删除其余的后重新收集"
-            )
-            row.errors += 1
-            row.first_error = row.first_error or message
-            row.status = INVALID
-            row.staged = False
-            row.duplicate_message = message
+            others = [r.file for r in group[: SHOWN + 1] if r is not row][:SHOWN]
+            more = f" 等 {len(group) - 1} 份" if len(group) - 1 > SHOWN else ""
+            row.duplicates = "、".join(others) + more
+            _flag(row, f"“{row.unit}”{row.year} 年度还有 {len(group) - 1} 份报表"
+                  f"（{row.duplicates}）；请确认哪一份有效，删除其余的后重新收集",
+                  code="duplicate")
 
 
 def _name_outputs(rows: list[Row]) -> None:
@@ -724,20 +890,23 @@ def _previous_outputs(out_dir: Path) -> list[str]:
     return [n for n in names if n.endswith(".json") and n == Path(n).name and n != PROBLEMS]
 
 
-def _write_outputs(rows: list[Row], out_dir: Path, staging: Path, kind: Kind) -> None:
+def _write_outputs(
+    rows: list[Row], out_dir: Path, staging: Path, kind: Kind, columns: Columns
+) -> None:
     """Stage problems.jsonl and both summaries, then replace the previous set in one commit."""
     staged = staging / PROBLEMS
     try:
         with staged.open("w", encoding="utf-8") as problems:
             for row in rows:
                 part = staging / f"{row.index}.jsonl"
-                if part.exists():
+                if row.index >= 0 and part.exists():
                     problems.write(part.read_text(encoding="utf-8"))
                 elif row.status == UNREADABLE:
                     problems.write(_line(row.file, row.first_error, row.reason))
-                if row.duplicate_message:
-                    problems.write(_jsonl({"file": row.file, "severity": "error",
-                                           "code": "duplicate", "message": row.duplicate_message}))
+                unit = {"unit": row.unit, "row": row.line} if row.status == MISSING else {}
+                for code, message in row.flags:
+                    problems.write(_jsonl({"file": row.file, **unit, "severity": "error",
+                                           "code": code, "message": message}))
     except OSError as exc:
         raise unwritable(out_dir / PROBLEMS, exc) from None
     new = {row.output.casefold() for row in rows if row.output}
@@ -749,8 +918,8 @@ def _write_outputs(rows: list[Row], out_dir: Path, staging: Path, kind: Kind) ->
             if name.casefold() not in new and (out_dir / name).is_file():
                 out.remove(out_dir / name)
         out.place(out_dir / PROBLEMS, staged)
-        out.write(out_dir / SUMMARY_CSV, _csv(rows, kind.columns))
-        out.write(out_dir / SUMMARY_XLSX, _xlsx(rows, kind))
+        out.write(out_dir / SUMMARY_CSV, _csv(rows, columns))
+        out.write(out_dir / SUMMARY_XLSX, _xlsx(rows, kind.sheet, columns))
         out.commit()
 
 
@@ -779,10 +948,11 @@ def _csv(rows: list[Row], columns: Columns) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
-_STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", WARNINGS: "#FFF2AB", VALID: "#C6EFCE"}
+_STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", MISSING: "#D9D2E9",
+                   WARNINGS: "#FFF2AB", VALID: "#C6EFCE"}
 
 
-def _xlsx(rows: list[Row], kind: Kind) -> bytes:
+def _xlsx(rows: list[Row], sheet_name: str, columns: Columns) -> bytes:
     """summary.xlsx: the same rows, status coloured, header frozen and filtered; printed
     landscape, one page wide, the header on every page."""
     import xlsxwriter  # deferred: xlsxwriter takes ~60 ms; only the summary is written with it
@@ -794,13 +964,13 @@ def _xlsx(rows: list[Row], kind: Kind) -> bytes:
         plain = book.add_format({**font, "valign": "top"})
         head = book.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1})
         status = {s: book.add_format({**font, "bg_color": c}) for s, c in _STATUS_COLOURS.items()}
-        sheet = book.add_worksheet(kind.sheet)
-        for col, (title, _, width) in enumerate(kind.columns):
+        sheet = book.add_worksheet(sheet_name)
+        for col, (title, _, width) in enumerate(columns):
             sheet.set_column(col, col, width, plain)
             sheet.write_string(0, col, title, head)
-        status_col = [attr for _, attr, _ in kind.columns].index("status")
+        status_col = [attr for _, attr, _ in columns].index("status")
         for r, row in enumerate(rows, start=1):
-            for col, value in enumerate(_cells(row, kind.columns)):
+            for col, value in enumerate(_cells(row, columns)):
                 if value is None or value == "":
                     continue
                 if col == status_col:
@@ -810,7 +980,7 @@ def _xlsx(rows: list[Row], kind: Kind) -> bytes:
                 else:
                     sheet.write_string(r, col, str(value))
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, len(rows), len(kind.columns) - 1)
+        sheet.autofilter(0, 0, len(rows), len(columns) - 1)
         sheet.set_landscape()
         sheet.set_paper(9)
         sheet.fit_to_pages(1, 0)
