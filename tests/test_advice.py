@@ -50,7 +50,14 @@ SHOWN_BY: dict[tuple[str, str], set[str]] = {
     # builtin_of(): a JSON report, or last year's, of a custom edition
     ("edition/resolve.py", "--spec"): {"read", "validate", "collect", "merge", "fill", "import",
                                         "publish"},
+    # collect's first line: where the season's year came from
+    ("cli.py", "--year"): {"collect"},
     ("published/pdf.py", "-o"): {"publish"},
+    # a workbook of a template no built-in edition made
+    ("workbook/reader.py", "--spec"): {"read", "validate", "collect", "merge", "publish"},
+    ("workflows/collect.py", "--year"): {"collect"},
+    # a unit list whose years disagree with each other or with --year
+    ("workflows/roster.py", "--year"): {"build", "collect"},
     ("workflows/distribution.py", "--code"): {"build"},
     ("workflows/distribution.py", "--unit"): {"build"},
     ("workflows/fill.py", "--spec"): {"fill"},
@@ -335,7 +342,10 @@ def advised(stderr: str) -> list[str]:
 
 def _custom_report(folder: Path, name: str = "pingtan_2022") -> Path:
     """An example report as if of the province's edition (docs/examples/province.yaml)."""
-    return write_json(folder / f"{name}.json", {**example(name), "edition": "2021-sheng"})
+    doc = {**example(name), "edition": "2021-sheng"}
+    columns = [c for c in doc["requests"]["new"] if c != "total"]
+    doc["requests"] = {**doc["requests"], "online": {**dict.fromkeys(columns, 0), "total": 0}}
+    return write_json(folder / f"{name}.json", doc)
 
 
 @pytest.mark.parametrize("command", ["validate", "fill", "merge", "publish"])
