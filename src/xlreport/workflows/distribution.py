@@ -17,6 +17,8 @@ from pathlib import Path
 from ..edition.kinds import credit_code_ok
 from ..edition.spec import DEFAULT_EDITION, Spec
 from ..errors import UnreadableInput, UsageError, os_reason
+from ..outputs import write_atomic
+from ..workbook.copies import copies
 from ..workbook.template import build
 from .units import safe_file_name, unit_key
 
@@ -84,21 +86,26 @@ def build_copies(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Built]:
     """One workbook per unit listed in the CSV file ``units``, in ``out_dir``; every row is
-    checked before the first file is written.  ``progress(phase, done, total)`` follows along."""
+    checked before the first file is written.  ``progress(phase, done, total)`` follows along.
+    Copies of one kind are built once and patched (:func:`xlreport.workbook.copies.copies`),
+    each byte for byte what building it alone gives."""
     listed = read_units(units, spec, year=year)
+    made = copies(spec, [one.values(spec) for one in listed])
     built = []
-    for done, one in enumerate(listed):
+    for done, (one, data) in enumerate(zip(listed, made, strict=True)):
         if progress is not None:
             progress(PHASE, done, len(listed))
-        built.append(_build_for(spec, one, out_dir / one.file_name()))
+        built.append(_build_for(spec, one, out_dir / one.file_name(), data))
     if progress is not None:
         progress(PHASE, len(listed), len(listed))
     return built
 
 
-def _build_for(spec: Spec, unit: Unit, path: Path) -> Built:
+def _build_for(spec: Spec, unit: Unit, path: Path, data: bytes | None = None) -> Built:
+    """The copy of ``unit`` written to ``path``: ``data`` when made already, else built now."""
     values = unit.values(spec)
-    path = build(spec, path, values=values, lock_keys=list(values))
+    path = (build(spec, path, values=values, lock_keys=list(values)) if data is None
+            else write_atomic(path, data))
     return Built(path, tuple(spec.cell(k).row_path[-1] for k in values))
 
 
