@@ -92,10 +92,10 @@ def build_copies(
     listed = read_units(units, spec, year=year)
     made = copies(spec, [one.values(spec) for one in listed])
     built = []
-    for done, (one, data) in enumerate(zip(listed, made, strict=True)):
+    for done, one in enumerate(listed):
         if progress is not None:
             progress(PHASE, done, len(listed))
-        built.append(_build_for(spec, one, out_dir / one.file_name(), data))
+        built.append(_build_for(spec, one, out_dir / one.file_name(), next(made)))
     if progress is not None:
         progress(PHASE, len(listed), len(listed))
     return built
