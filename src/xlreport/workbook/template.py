@@ -10,6 +10,11 @@ Every formula is written with its exact result for the values written, computed 
 (LibreOffice does for files written by xlsxwriter; Excel in Protected View) shows the truth, and
 recalculating as values are typed keeps it true.
 
+:func:`written` also returns what the build decided from its pre-filled values besides writing
+them (:class:`Decided`: what every formula shows, how many lines each text takes), and
+:func:`decided` computes the same without building: :mod:`xlreport.workbook.copies` patches a
+copy only when it decides as the build it patches.
+
 Pre-filled values: a string is always written as a string (``=HYPERLINK(…)`` stays text); ``int``
 and :class:`~decimal.Decimal` as numbers.  An xlsx number is a double, so a Decimal is accepted
 only if it survives that exactly — any value with at most 15 significant digits does
@@ -25,6 +30,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -152,18 +158,67 @@ def workbook_bytes(
 ) -> bytes:
     """The workbook of ``spec`` as xlsx bytes; see :func:`build`.  ``notes`` (rows of text) adds
     the protected sheet 迁移说明 in front, shown when the file is opened, as migration does."""
-    prefill = _prefill(spec, values or {}, lock_keys)
+    return written(spec, values=values, lock_keys=lock_keys, notes=notes).data
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a build decides from its pre-filled values besides writing them where they go: what
+    every formula shows (:func:`xlreport.checks.entries.shown`), and how many lines each pre-filled
+    text takes in its cell (the height of its row follows)."""
+
+    shown: entries.Result
+    lines: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Written:
+    """A workbook as xlsx bytes, the width in characters of each of its text inputs, and what
+    the build decided from its pre-filled values."""
+
+    data: bytes
+    rooms: dict[str, float]
+    decided: Decided
+
+
+def written(
+    spec: Spec,
+    *,
+    values: Mapping[str, object] | None = None,
+    lock_keys: Collection[str] = (),
+    notes: Sequence[Sequence[str]] = (),
+) -> Written:
+    """The workbook of :func:`workbook_bytes`, with what its build decided from ``values``."""
+    filled = prefill(spec, values or {}, lock_keys)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # xlsxwriter only warns about bad options
-        _Writer(spec, buffer, prefill, frozenset(lock_keys), notes).write()
-    return _lock_structure(buffer.getvalue())
+        writer = _Writer(spec, buffer, filled, frozenset(lock_keys), notes)
+        writer.write()
+    decision = Decided(writer.shown, _text_lines(writer.rooms, filled))
+    return Written(_lock_structure(buffer.getvalue()), dict(writer.rooms), decision)
 
 
-def _prefill(
+def decided(
+    spec: Spec, values: Mapping[str, object], lock_keys: Collection[str], rooms: Mapping[str, float]
+) -> Decided:
+    """What a build of ``spec`` with ``values`` (checked by :func:`prefill`) pre-filled and
+    ``lock_keys`` locked decides from them, given the widths ``rooms`` of its text inputs (those
+    of :class:`Written`): the same as that build's :attr:`Written.decided`, without building."""
+    return Decided(_shown(spec, values, lock_keys), _text_lines(rooms, values))
+
+
+def _shown(spec: Spec, values: Mapping[str, object], lock_keys: Collection[str]) -> entries.Result:
+    """What every formula shows with ``values`` pre-filled, those of ``lock_keys`` kept."""
+    fixed = {k: v for k, v in values.items() if k in lock_keys}
+    return entries.shown(spec, values, prefilled=fixed)  # type: ignore[arg-type]
+
+
+def prefill(
     spec: Spec, values: Mapping[str, object], lock_keys: Collection[str]
 ) -> dict[str, object]:
-    """The input values to write, checked: known keys, writable types, exact numbers."""
+    """The input values to write, checked: known keys, writable types, exact numbers
+    (:class:`ValueError` otherwise; see the module docstring)."""
     for key in lock_keys:
         if key not in spec.cells or spec.cell(key).computed:
             raise ValueError(f"cannot lock {key!r}: not an input cell of edition {spec.edition}")
@@ -224,7 +279,7 @@ class _Writer:
         self.prefill = prefill
         self.locked = locked
         self.fixed = {k: v for k, v in prefill.items() if k in locked}
-        self.shown = entries.shown(spec, prefill, prefilled=self.fixed)  # type: ignore[arg-type]
+        self.shown = _shown(spec, prefill, locked)
         self.book = xlsxwriter.Workbook(
             target, {"in_memory": True, "default_format_properties": dict(FONT)}
         )
@@ -500,10 +555,10 @@ class _Writer:
                 lines[row] = max(lines.get(row, 1), math.ceil(need / rows))
         for row, count in grid.lines.items():
             lines[row] = max(lines.get(row, 1), count)
-        for key, room in self.rooms.items():
-            pos, text = self.lay.cells[key], self.prefill.get(key)
-            if pos.sheet == grid.name and isinstance(text, str):
-                lines[pos.row] = max(lines.get(pos.row, 1), _lines(text, room))
+        for key, count in _text_lines(self.rooms, self.prefill).items():
+            pos = self.lay.cells[key]
+            if pos.sheet == grid.name:
+                lines[pos.row] = max(lines.get(pos.row, 1), count)
         return {row: min(_line_height(count), MAX_ROW_HEIGHT) for row, count in lines.items()}
 
     # ----------------------------------------------------------------- fixed sheets
@@ -736,6 +791,13 @@ def _clamp(value: float, low: float, high: float) -> float:
 def _column_points(width: float) -> float:
     """Printed width of a column ``width`` characters wide (7-pixel digits, 5 pixels padding)."""
     return (width * 7 + 5) * 0.75
+
+
+def _text_lines(rooms: Mapping[str, float], values: Mapping[str, object]) -> dict[str, int]:
+    """Lines each text of ``values`` takes in its cell, for the text cells whose widths ``rooms``
+    holds (so far)."""
+    return {key: _lines(text, room) for key, room in rooms.items()
+            if isinstance(text := values.get(key), str)}
 
 
 def _lines(text: str, room: float) -> int:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ..edition.spec import DEFAULT_EDITION, Spec
 from ..errors import UsageError
+from ..outputs import write_atomic
+from ..workbook.copies import copies
 from ..workbook.template import build
 from .roster import Unit, check_unit, check_year, read_roster
 
@@ -61,20 +63,30 @@ def build_copies(
 ) -> list[Built]:
     """One workbook per unit listed in ``units`` (CSV or .xlsx), in ``out_dir``; every row is
     checked before the first file is written, rows with a blank 年度 take ``year`` (or the one
-    year the list gives).  ``progress(phase, done, total)`` follows along."""
+    year the list gives).  ``progress(phase, done, total)`` follows along.  Copies of one kind
+    are built once and patched (:func:`xlreport.workbook.copies.copies`), each byte for byte
+    what building it alone gives."""
     listed = read_roster(units, [spec], year=year).units
+    made = copies(spec, [_values(spec, one) for one in listed])
     built = []
     for done, one in enumerate(listed):
         if progress is not None:
             progress(PHASE, done, len(listed))
-        built.append(_build_for(spec, one, out_dir / one.file_name()))
+        built.append(_build_for(spec, one, out_dir / one.file_name(), next(made)))
     if progress is not None:
         progress(PHASE, len(listed), len(listed))
     return built
 
 
-def _build_for(spec: Spec, unit: Unit, path: Path) -> Built:
+def _values(spec: Spec, unit: Unit) -> dict[str, object]:
+    """The unit fields of ``spec`` to pre-fill (and lock): those ``unit`` has."""
     found = {"unit.name": unit.name, "unit.year": unit.year, "unit.code": unit.code}
-    values = {k: v for k, v in found.items() if v not in (None, "") and k in spec.cells}
-    path = build(spec, path, values=values, lock_keys=list(values))
+    return {k: v for k, v in found.items() if v not in (None, "") and k in spec.cells}
+
+
+def _build_for(spec: Spec, unit: Unit, path: Path, data: bytes | None = None) -> Built:
+    """The copy of ``unit`` written to ``path``: ``data`` when made already, else built now."""
+    values = _values(spec, unit)
+    path = (build(spec, path, values=values, lock_keys=list(values)) if data is None
+            else write_atomic(path, data))
     return Built(path, tuple(spec.cell(k).row_path[-1] for k in values))
