@@ -87,3 +87,11 @@ def get(doc: dict[str, Any], key: str) -> Any:
     for part in key.split("."):
         node = node[part]
     return node
+
+
+def credit_code(body: str) -> str:
+    """A valid 统一社会信用代码 beginning with the 17 characters ``body`` (GB 32100 check character)."""
+    from xlreport.edition.kinds import CREDIT_CODE_CHARS, CREDIT_CODE_WEIGHTS
+
+    total = sum(CREDIT_CODE_CHARS.index(c) * w for c, w in zip(body, CREDIT_CODE_WEIGHTS, strict=True))
+    return body + CREDIT_CODE_CHARS[-total % 31]

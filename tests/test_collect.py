@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import xlsxwriter
 
-from conftest import example, run_cli
+from conftest import credit_code, example, run_cli
 from support import libreoffice, workbooks
 from xlreport import edition as spec
 from xlreport.checks import report
@@ -254,6 +254,33 @@ def test_previous_dir_pairs_each_report_with_last_years_by_unit(tmp_path: Path) 
     assert rows["new.xlsx"]["状态"] == "通过" and rows["new.xlsx"]["上年报告"] == ""
     assert "上年报告未使用：坏.json" in proc.stderr
     assert "上年报告：找到 2 个单位" in proc.stderr
+
+
+def test_previous_dir_pairs_by_credit_code_when_both_reports_have_one(tmp_path: Path) -> None:
+    """A unit renamed since last year is paired by its code; a namesake with another code is not
+    paired; a report without a code is paired by name; one code in two of last year's files is
+    one unit found twice (neither is used)."""
+    folder, prev, out = tmp_path / "in", tmp_path / "prev", tmp_path / "out"
+    folder.mkdir()
+    prev.mkdir()
+    a, b, c, d, e = (credit_code(f"11350128MB012345{i}") for i in range(5))
+    filled(folder / "renamed.xlsx", "pingtan_2022", unit="甲街道", change={"unit.code": a})
+    filled(folder / "namesake.xlsx", "pingtan_2022", unit="乙镇", change={"unit.code": b})
+    filled(folder / "no_code.xlsx", "pingtan_2022", unit="丙镇")
+    filled(folder / "twice.xlsx", "pingtan_2022", unit="丁镇", change={"unit.code": e})
+    for file, unit, code in (("甲镇.json", "甲镇", a), ("乙镇.json", "乙镇", c), ("丙镇.json", "丙镇", d),
+                             ("丁镇.json", "丁镇", e), ("丁街道.json", "丁街道", e)):
+        last = copy.deepcopy(example("pingtan_2021"))
+        last["unit"] |= {"name": unit, "code": code}
+        (prev / file).write_text(report.dumps(last), encoding="utf-8")
+    proc = run_cli("collect", folder, "--out-dir", out, "--previous-dir", prev)
+    assert proc.returncode == 0, proc.stderr
+    paired = {r["文件"]: r["上年报告"] for r in summary(out)}
+    assert paired == {"renamed.xlsx": "甲镇.json", "namesake.xlsx": "", "no_code.xlsx": "丙镇.json",
+                      "twice.xlsx": ""}
+    for file in ("丁镇.json", "丁街道.json"):
+        assert f"{file}：同一单位 2021 年度有 2 份（丁街道.json、丁镇.json），未使用" in proc.stderr
+    assert "上年报告：找到 3 个单位" in proc.stderr
 
 
 @pytest.mark.skipif(os.name != "posix", reason="relies on forked workers")

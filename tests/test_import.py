@@ -284,6 +284,17 @@ def test_read_previous_accepts_a_published_report(tmp_path: Path) -> None:
     assert broken.returncode == 1 and "上年结转" in broken.stderr
 
 
+def test_import_refuses_a_previous_report_of_another_unit(tmp_path: Path) -> None:
+    spec, this = expected("pingtan_2022")
+    txt = write("txt", spec, this, tmp_path / "2022.txt")
+    last = example("pingtan_2021")
+    assert run_cli("import", txt, "--previous", write_json(tmp_path / "上年.json", last)).returncode == 0
+    last["unit"]["name"] = "平潭县教育局"
+    done = run_cli("import", txt, "--previous", write_json(tmp_path / "教育局.json", last))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "上年报告“教育局.json”是“平潭县教育局”的，本报告是“平潭综合实验区（管委会，全区汇总）”的" in done.stderr
+
+
 def test_several_files_go_to_an_output_folder_and_none_replaces_an_input(tmp_path: Path) -> None:
     spec, want = expected("pingtan_2021")
     a = write("html", spec, want, tmp_path / "a.html")

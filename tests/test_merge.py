@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import example, modified, run_cli, write_json
 from xlreport import edition as spec_mod
@@ -162,6 +164,40 @@ def test_unit_key_folds_width_spaces_and_case() -> None:
     assert units.unit_key(" 平潭 (管委会) ") == units.unit_key("平潭（管委会）")
     assert units.unit_key("ＡＢ ｃ") == units.unit_key("abc") == "abc"
     assert units.unit_key("甲镇") != units.unit_key("乙镇")
+
+
+def test_identity_the_code_wins_when_both_have_one() -> None:
+    Identity = units.Identity
+    assert Identity("平潭 (管委会)").same(Identity("平潭（管委会）"))
+    assert Identity("甲镇", "A").same(Identity("甲街道", "a"))
+    assert not Identity("甲镇", "A").same(Identity("甲镇", "B"))
+    assert Identity("甲镇", "A").same(Identity("甲镇")) and not Identity("甲镇").same(Identity("乙镇"))
+    assert not Identity("").same(Identity(""))
+
+
+UNITS = st.builds(units.Identity, st.sampled_from(["甲镇", " 甲 镇", "乙镇", ""]),
+                  st.sampled_from(["", "C1", "C2"]))
+
+
+@given(st.lists(st.tuples(UNITS, st.sampled_from([2021, 2022])), max_size=8), UNITS,
+       st.sampled_from([2021, 2022]))
+def test_by_unit_finds_what_identity_same_matches(
+    listed: list[tuple[units.Identity, int]], unit: units.Identity, year: int
+) -> None:
+    """Found by two dictionaries, exactly what a scan with :meth:`Identity.same` finds: entries of a
+    unit listed twice are left out; then the one of the unit's code, else the only one that
+    matches."""
+    entries = [units.Listed(u, y, i) for i, (u, y) in enumerate(listed)]
+    index = units.ByUnit(entries)
+    twice = {e.item for e in entries
+             if any(o is not e and o.year == e.year and o.unit.same(e.unit) for o in entries)}
+    assert {e.item for e, _ in index.twice} == twice
+    kept = [e for e in entries if e.item not in twice]
+    assert len(index) == len(kept)
+    matches = [e for e in kept if e.year == year and e.unit.same(unit)]
+    by_code = [e for e in matches if unit.code and e.unit.code]
+    want = by_code[0].item if by_code else matches[0].item if len(matches) == 1 else None
+    assert index.find(unit, year) == want
 
 
 def test_roll_up_workbook_reads_back_to_the_same_json(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES, example, run_cli, write_json
+from conftest import EXAMPLES, credit_code, example, run_cli, write_json
 from support import workbooks
 from xlreport import cli, codes
 from xlreport import edition as spec
@@ -170,6 +170,82 @@ def test_read_and_validate_refuse_a_wrong_previous_report_alike(
     assert read.stdout == validate.stdout == ""
     assert read.stderr == validate.stderr
     assert last.name in read.stderr and "Traceback" not in read.stderr
+
+
+CODE = credit_code("11350128MB0123456")
+OTHER_CODE = credit_code("11350128MB0654321")
+PINGTAN = "平潭综合实验区（管委会，全区汇总）"
+
+
+def _of_unit(folder: Path, file: str, name: str = "pingtan_2021", *, unit: str | None = None,
+             code: str | None = None) -> Path:
+    """Example ``name`` as upload JSON, of another ``unit`` name and with ``code`` when given."""
+    doc = example(name)
+    if unit is not None:
+        doc["unit"]["name"] = unit
+    if code is not None:
+        doc["unit"]["code"] = code
+    return write_json(folder / file, doc)
+
+
+def _read_and_validate(blank: Path, folder: Path, last: Path, *, code: str | None = None) -> list[Any]:
+    """``read`` of pingtan 2022 as a workbook and ``validate`` of it as JSON, both with ``last``."""
+    book = _filled(blank, folder / f"平潭2022{code or ''}.xlsx", "pingtan_2022",
+                   **({"unit__code": code} if code else {}))
+    this = _of_unit(folder, f"平潭2022{code or ''}.json", "pingtan_2022", code=code)
+    return [run_cli("read", book, "--previous", last), run_cli("validate", this, "--previous", last)]
+
+
+@pytest.mark.parametrize("kind", ["json", "xlsx"])
+def test_a_previous_report_of_another_unit_is_refused_naming_both(
+    kind: str, blank: Path, folder: Path
+) -> None:
+    if kind == "json":
+        last = _of_unit(folder, "农业农村局2021.json", unit="平潭县农业农村局")
+    else:
+        last = _filled(blank, folder / "农业农村局2021.xlsx", unit__name="平潭县农业农村局")
+    for run in _read_and_validate(blank, folder, last):
+        assert run.returncode == 2 and run.stdout == "", run.stderr
+        assert run.stderr.strip() == (
+            f"无法处理：上年报告“{last.name}”是“平潭县农业农村局”的，本报告是“{PINGTAN}”的："
+            "请给出本单位的上年报告"
+        )
+
+
+def test_a_previous_report_of_the_same_unit_written_differently_is_used(
+    blank: Path, folder: Path
+) -> None:
+    """Spaces and full-width or half-width forms do not make another unit; the cross-year rules
+    then run (a wrong carry-over in last year's report is found)."""
+    written = " 平潭综合实验区 (管委会，全区汇总)\u3000"
+    last = _of_unit(folder, "平潭2021空格.json", unit=written)
+    for run in _read_and_validate(blank, folder, last):
+        assert run.returncode == 0, run.stderr
+    broken = example("pingtan_2021")
+    broken["unit"]["name"] = written
+    broken["requests"]["carried_forward"]["natural_person"] = 99
+    for run in _read_and_validate(blank, folder, write_json(folder / "平潭2021有误.json", broken)):
+        assert run.returncode == 1 and "上年报告“四、结转下年度继续办理”为 99" in run.stderr
+
+
+def test_the_credit_code_decides_when_both_reports_have_one(blank: Path, folder: Path) -> None:
+    """A unit renamed since last year is itself by its 统一社会信用代码; two units of one name are
+    told apart by theirs; a report without a code is matched by name."""
+    renamed = _of_unit(folder, "改名前.json", unit="平潭综合实验区管理委员会", code=CODE)
+    for run in _read_and_validate(blank, folder, renamed, code=CODE):
+        assert run.returncode == 0, run.stderr
+    for run in _read_and_validate(blank, folder, renamed):
+        assert run.returncode == 2 and "“平潭综合实验区管理委员会”的" in run.stderr
+
+    namesake = _of_unit(folder, "同名.json", code=OTHER_CODE)
+    for run in _read_and_validate(blank, folder, namesake, code=CODE):
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.strip() == (
+            f"无法处理：上年报告“同名.json”是“{PINGTAN}”（统一社会信用代码 {OTHER_CODE}）的，"
+            f"本报告是“{PINGTAN}”（统一社会信用代码 {CODE}）的：请给出本单位的上年报告"
+        )
+    for run in _read_and_validate(blank, folder, namesake):
+        assert run.returncode == 0, run.stderr
 
 
 @pytest.mark.parametrize("debug", [False, True])

@@ -1,8 +1,8 @@
 """One report checked: a filled workbook (``xlreport read``) or upload JSON (``xlreport validate``).
 
 Both take last year's report the same way: loaded by :func:`xlreport.workflows.previous.load`
-before the report, its values given to the cross-year rules, its year checked against the
-report's own year once the report is read, so the same wrong previous-year file gets the same
+before the report, its values given to the cross-year rules, its year and its unit checked against
+the report's own once the report is read, so the same wrong previous-year file gets the same
 answer from either command.
 """
 
@@ -29,7 +29,7 @@ def read_report(
     last = last_year.load(previous) if previous is not None else None
     read = read_workbook(workbook, spec=spec, strict=strict, prev=last.values if last else None)
     if last is not None:
-        last.check_year(last_year.year_of(read.result.values))
+        last.check(read.result.values)
     return read
 
 
@@ -58,7 +58,7 @@ def validate_report(
     spec = for_document(doc, edition, spec_file)
     result = validate_document(doc, spec, prev=last.values if last else None, strict=strict)
     if last is not None:
-        last.check_year(last_year.year_of(result.values))
+        last.check(result.values)
     written = {k: v for k, v in report.flatten(doc, spec).items()
                if isinstance(v, int | Decimal) and not isinstance(v, bool)}
     return Validated(result, {k: v for k, v in doc.items() if k.startswith("_")}, written)

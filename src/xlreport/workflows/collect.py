@@ -48,7 +48,7 @@ from ..workbook.layout import layout
 from ..workbook.reader import read_workbook
 from .merge import Loaded, load
 from .roster import Roster, check_year, read_roster
-from .units import safe_file_name, unit_key
+from .units import ByUnit, Identity, Listed, safe_file_name, unit_key
 
 #: Statuses of a file, worst first.
 STATUSES = ("无法读取", "不通过", "有警告", "通过")
@@ -235,8 +235,9 @@ class Season:
 
 
 Progress = Callable[[str, int, int], None]
-#: Last year's reports: (unit key, year) → (file, values the cross-year rules read).
-Index = dict[tuple[str, int], tuple[str, dict[str, Any]]]
+#: Last year's reports by unit and year (paired by 统一社会信用代码 when both have one, else by
+#: name): (file, values the cross-year rules read).
+Index = ByUnit[tuple[str, dict[str, Any]]]
 
 
 def collect(
@@ -352,7 +353,7 @@ def _collect(
     collected = Collected([], out_dir)
     custom = season.spec if season is not None else None
     _warm(custom)
-    index: Index = {}
+    index: Index = ByUnit(())
     if previous_dir is not None:
         index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
         collected.previous_found = len(index)
@@ -452,7 +453,7 @@ def _warm(custom: Spec | None = None) -> None:
         check(spec, {})
 
 
-_worker_index: Index = {}
+_worker_index: Index = ByUnit(())
 _worker_read: Callable[[Task], Read] | None = None
 _worker_custom: Spec | None = None
 
@@ -496,8 +497,8 @@ def _read_workbook(task: Task) -> Read:
     paired: list[tuple[str, dict[str, Any]]] = []
 
     def last_year(values: Mapping[str, Any]) -> dict[str, Any] | None:
-        unit, year = _unit_year(values)
-        found = _worker_index.get((unit_key(unit), year - 1)) if year else None
+        _, year = _unit_year(values)
+        found = _worker_index.find(Identity.of(values), year - 1) if year else None
         paired[:] = [found] if found is not None else []
         return found[1] if found is not None else None
 
@@ -710,7 +711,7 @@ def _previous_keys() -> frozenset[str]:
     )
 
 
-def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | None, str]:
+def _read_previous(path: Path) -> tuple[Path, tuple[Identity, int, dict[str, Any]] | None, str]:
     """(path, (unit, year, values for the cross-year rules) or None, why it is unusable)."""
     try:
         with _deadline(TIMEOUT):
@@ -726,21 +727,20 @@ def _read_previous(path: Path) -> tuple[Path, tuple[str, int, dict[str, Any]] | 
     if not loaded.unit or loaded.year is None:
         return path, None, "缺少单位名称或报告年度"
     values = {k: v for k in _previous_keys() if (v := loaded.result.values.get(k)) is not None}
-    return path, (loaded.unit, loaded.year, values), ""
+    return path, (Identity.of(loaded.result.values), loaded.year, values), ""
 
 
 def _previous_index(
     directory: Path, jobs: int, progress: Progress | None
 ) -> tuple[Index, list[str]]:
-    """Last year's reports (JSON, .xlsx or published reports) by (unit key, year); a unit and
-    year found twice is left out, as is any file that cannot be read (both are listed as
-    unusable)."""
+    """Last year's reports (JSON, .xlsx or published reports) by unit and year; a unit and year
+    found twice is left out, as is any file that cannot be read (both are listed as unusable)."""
     if not Path(directory).is_dir():
         raise UsageError(f"找不到上年报告所在的文件夹“{directory}”", code="not_found")
     paths = [p for p, _ in find([directory])
              if p.suffix.lower() in (".json", ".xlsx", *PUBLISHED) and not is_junk(p.name)]
     advance = _progress(progress, "读取上年报告", len(paths))
-    found: dict[tuple[str, int], list[tuple[str, dict[str, Any]]]] = {}
+    listed: list[Listed[tuple[str, dict[str, Any]]]] = []
     unusable: list[str] = []
     results = _run(_read_previous, paths, jobs, advance, lambda p: (p, None, _CRASH))
     for path, entry, why in sorted(results, key=lambda r: str(r[0])):
@@ -749,15 +749,11 @@ def _previous_index(
             unusable.append(f"{name}：{why}")
             continue
         unit, year, values = entry
-        found.setdefault((unit_key(unit), year), []).append((name, values))
-    index = {}
-    for (unit, year), entries in found.items():
-        if len(entries) > 1:
-            names = "、".join(n for n, _ in entries)
-            unusable += [f"{n}：同一单位 {year} 年度有 {len(entries)} 份（{names}），未使用"
-                         for n, _ in entries]
-        else:
-            index[unit, year] = entries[0]
+        listed.append(Listed(unit, year, (name, values)))
+    index = ByUnit(listed)
+    for one, others in index.twice:
+        names = "、".join(sorted(e.item[0] for e in (one, *others)))
+        unusable.append(f"{one.item[0]}：同一单位 {one.year} 年度有 {len(others) + 1} 份（{names}），未使用")
     return index, unusable
 
 

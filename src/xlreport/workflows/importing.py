@@ -122,7 +122,7 @@ def _one(
             raise
         outcome.error = exc
     if outcome.imported is not None and last is not None:
-        last.check_year(outcome.imported.year)
+        last.check(outcome.imported.result.values)
     return outcome
 
 

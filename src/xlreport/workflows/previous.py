@@ -1,5 +1,6 @@
-"""Last year's report, for the cross-year rules: the one loader, from upload JSON or a filled
-workbook, with the one check that it is of the year before."""
+"""Last year's report, for the cross-year rules: the one loader, from upload JSON, a filled
+workbook or a published report, with the one check that it is of the year before and of the same
+unit (:class:`~xlreport.workflows.units.Identity`)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,30 @@ from typing import Any
 
 from ..checks import report
 from ..checks.validate import previous_values
+from ..checks.values import parse_json
 from ..edition.resolve import for_document
+from ..edition.spec import Spec
 from ..errors import UsageError
 from ..published.reader import SUFFIXES, import_report
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
+from .units import Identity
 
 
 @dataclass(frozen=True)
 class Previous:
-    """Last year's report for the cross-year rules: its values and its year."""
+    """Last year's report for the cross-year rules: its values, its year and its unit."""
 
     values: dict[str, Any]
     year: int | None
     file: str
+    unit: Identity
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        """Refuse a previous report that cannot serve the report of ``values``: not of the year
+        before its year, or not of its unit (what either does not say is not compared)."""
+        self.check_year(year_of(values))
+        self.check_unit(Identity.of(values))
 
     def check_year(self, year: int | None) -> None:
         """Refuse a previous report that is not of the year before ``year``."""
@@ -33,6 +44,17 @@ class Previous:
                 f"应使用 {year - 1} 年度的报告",
                 code="previous_year",
             )
+
+    def check_unit(self, unit: Identity) -> None:
+        """Refuse a previous report of another unit than ``unit``."""
+        by_code = bool(unit.code and self.unit.code)
+        if not (by_code or (unit.key and self.unit.key)) or self.unit.same(unit):
+            return
+        raise UsageError(
+            f"上年报告“{self.file}”是{self.unit.named(by_code)}的，本报告是{unit.named(by_code)}的："
+            "请给出本单位的上年报告",
+            code="previous_unit",
+        )
 
 
 def load(path: Path) -> Previous:
@@ -53,7 +75,20 @@ def load(path: Path) -> Previous:
         spec = for_document(doc, None, None)
     unit = doc.get("unit") if isinstance(doc, Mapping) else None
     year = unit.get("year") if isinstance(unit, Mapping) else None
-    return Previous(previous_values(doc, spec), _whole(year), path.name)
+    return Previous(previous_values(doc, spec), _whole(year), path.name, _identity(unit, spec))
+
+
+def _identity(unit: object, spec: Spec) -> Identity:
+    """The unit of last year's report: its name and 统一社会信用代码 read by the value policy (one
+    that is not a valid code is no code)."""
+    fields: dict[str, Any] = {}
+    for key in ("unit.name", "unit.code"):
+        cell = spec.cells.get(key)
+        raw = unit.get(key.partition(".")[2]) if isinstance(unit, Mapping) else None
+        if cell is not None:
+            parsed = parse_json(raw, cell.type, year_range=spec.years)
+            fields[key] = None if parsed.is_error else parsed.value
+    return Identity.of(fields)
 
 
 def year_of(values: Mapping[str, Any]) -> int | None:
