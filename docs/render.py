@@ -60,6 +60,8 @@ def _pages(edition: spec.Spec, values: dict, prefix: str, only: set[str] | None)
                 ["pdftotext", "-f", str(number), "-l", str(number), str(pdf), "-"],
                 capture_output=True, text=True, check=True,
             ).stdout.splitlines()[:3])  # the page header names the sheet
+            if not header.strip():
+                continue  # LibreOffice 7.4 may end a sheet that exactly fills its last page with an empty one
             title = next(t for t in sorted(titles, key=len, reverse=True) if t in header)
             if only is not None and names[title] not in only:
                 continue

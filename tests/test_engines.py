@@ -1,8 +1,9 @@
 """Two spreadsheet engines, one verdict: Gnumeric and LibreOffice compute what xlreport computes.
 
 A corpus of workbooks written by xlreport — every example, a copy of an example broken for each
-rule id, the blank template, a template with only the unit and the year, and each value-policy
-case pasted into a valid copy — is recalculated by Gnumeric (``ssconvert --recalc``) and by
+rule id, the blank template, a template with only the unit and the year, an example with one
+statistics table left wholly blank (and with one cell of it filled), and each value-policy case
+pasted into a valid copy — is recalculated by Gnumeric (``ssconvert --recalc``) and by
 LibreOffice (recalculation on load).  In every file, as written and as each engine recalculated
 it, every total, both sides and the result of every row of 校验结果 and ``checks.status`` equal
 what :func:`xlreport.checks.entries.shown` computes; and ``checks.status`` says 通过 exactly when
@@ -142,6 +143,10 @@ def _corpus() -> dict[str, Case]:
             out[f"{edition}_broken_{rule}"] = _broken(sp, values, rule)
         for case, change in _pasted(sp).items():
             out[f"{edition}_{case}"] = Case(sp, {**values, **change})
+        appeals = [c.key for c in sp.inputs() if c.statistic and c.key.startswith("appeals.")]
+        out[f"{edition}_blank_table"] = Case(sp, {k: v for k, v in values.items() if k not in appeals})
+        out[f"{edition}_one_cell_of_a_table"] = Case(
+            sp, {k: v for k, v in values.items() if k not in appeals[1:]} | {appeals[0]: 0})
         unit = ("unit.name", "unit.year")
         copy = {**values, "unit.year": year}
         out[f"{edition}_copy"] = Case(sp, copy, locked=unit)
@@ -218,8 +223,11 @@ def test_the_corpus_breaks_every_rule_and_every_kind_of_row() -> None:
                   for check, result in case.shown().results.items() if result == FAIL}
         rules = {c.rule.id for c in entries.rule_checks(sp)}
         assert rules == {c.rule.id for c in entries.rule_checks(sp) if c.name in failed}
-        kinds = {name.split(".")[1] for name in failed if name.split(".")[1] in ("required", "entries", "blanks")}
-        assert kinds == {"required", "entries", "blanks"}
+        kinds = {name.split(".")[1] for name in failed
+                 if name.split(".")[1] in ("required", "entries", "blank_table", "blanks")}
+        assert kinds == {"required", "entries", "blank_table", "blanks"}
+        whole, one = (CORPUS[f"{edition}_{n}"].shown().results for n in ("blank_table", "one_cell_of_a_table"))
+        assert whole["checks.blank_table.appeals"] == FAIL and one["checks.blank_table.appeals"] == PASS
         assert {f"checks.required.{k}" for k in ("unit.name", "unit.year")} <= failed
         for name in EXAMPLES[edition]:
             assert CORPUS[name].shown().status == PASS, name

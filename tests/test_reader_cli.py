@@ -74,6 +74,34 @@ def test_output_and_report_files(blank: Path, folder: Path) -> None:
     assert "错误：表三有 1 个空白单元格不能留空" in strict.stderr
 
 
+def test_a_wholly_blank_table_is_an_error_a_few_blank_cells_a_warning(blank: Path, folder: Path) -> None:
+    """表四 left wholly blank cannot be reported (read and validate alike, with or without
+    --strict); with one of its cells filled, the others are blanks as before."""
+    sp = spec.builtin("2021")
+    appeals = [c.key for c in sp.inputs() if c.statistic and c.sheet == "四、复议诉讼"]
+    nothing = dict.fromkeys((k.replace(".", "__") for k in appeals), None)
+    book = _filled(blank, folder / "表四空白.xlsx", **nothing)
+    doc = example("pingtan_2021")
+    doc["appeals"] = report.nest({k: None for k in sp.cells if k.startswith("appeals.")}, sp)["appeals"]
+    upload = write_json(folder / "表四空白.json", doc)
+    message = "错误：表四全部空白（12 个统计单元格都没有填写）：如确无数据请填写 0"
+    place = "（工作表“四、复议诉讼”）"
+    for run, where in ((run_cli("read", book), place), (run_cli("read", book, "--strict"), place),
+                       (run_cli("validate", upload), "")):
+        assert run.returncode == 1 and run.stdout == "", run.stderr
+        assert [ln for ln in run.stderr.splitlines() if "表四" in ln] == [message + where]
+    summary = folder / "表四空白问题.json"
+    run_cli("read", book, "--report", summary)
+    (problem,) = json.loads(summary.read_text("utf-8"))["problems"]
+    assert (problem["code"], problem["severity"], problem["sheet"]) == ("blank_table", "error", "四、复议诉讼")
+    assert problem["keys"] == appeals
+
+    one = _filled(blank, folder / "表四一格.xlsx", **{**nothing, appeals[0].replace(".", "__"): 0})
+    run = run_cli("read", one)
+    assert run.returncode == 0, run.stderr
+    assert "警告：表四有 11 个空白单元格按 0 计" in run.stderr and "全部空白" not in run.stderr
+
+
 def test_invalid_workbook_lists_problems_and_exits_1(blank: Path, folder: Path) -> None:
     path = _filled(blank, folder / "有错.xlsx", requests__new__natural_person="64件",
                    proactive__fees__amount=Decimal("1.1234567"))
@@ -304,8 +332,10 @@ def test_a_total_typed_over_is_an_error_naming_cell_and_formula(blank: Path, fol
 
 def test_a_changed_prefilled_year_is_an_error_naming_both_years(folder: Path) -> None:
     sp = spec.builtin("2021")
-    copy = template.build(sp, folder / "分发.xlsx", values={"unit.name": "桑垌乡人民政府", "unit.year": 2025},
-                          lock_keys=["unit.name", "unit.year"])
+    doc = example("pingtan_2022")
+    doc["unit"] = {"name": "桑垌乡人民政府", "year": 2025}
+    values = {k: v for k, v in report.flatten(doc, sp).items() if not sp.cell(k).computed}
+    copy = template.build(sp, folder / "分发.xlsx", values=values, lock_keys=["unit.name", "unit.year"])
     assert run_cli("read", copy).returncode == 0
     changed = workbooks.fill(copy, folder / "改了年度.xlsx", {"unit.year": 2024})
     result = run_cli("read", changed)

@@ -126,4 +126,4 @@ def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path: Path) -> No
     book = template.build(unknown, tmp_path / "未知版本.xlsx")
     result = run_cli("read", book)
     assert result.returncode == 2
-    assert "未知版本的 2021 年版填报模板生成（模板版本“7”，本程序认识的是“1”“2”）" in result.stderr
+    assert "未知版本的 2021 年版填报模板生成（模板版本“7”，本程序认识的是“1”“2”“3”）" in result.stderr

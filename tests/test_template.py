@@ -130,8 +130,11 @@ def test_check_formulas_rendered_from_the_rule_engine(built) -> None:
         assert result == "=" + engine.excel_result(check, lhs.coordinate, rhs.coordinate)
         assert values.cell(row, pos.col + 1).value == PASS  # every rule holds in a blank template
     status = lay.checks["checks.status"]
-    assert values.cell(status.row + 1, status.col + 1).value == "不通过（2 项检查未通过，见下表）"
-    for name in ("checks.required.unit.name", "checks.required.unit.year"):
+    tables = [f"checks.blank_table.{s.blocks[0].prefix}" for s in spec.sheets
+              if any(c.statistic for c in spec.inputs() if c.sheet == s.name)]
+    assert len(tables) == 3  # 表二、表三、表四: a blank template leaves each wholly blank
+    assert values.cell(status.row + 1, status.col + 1).value == "不通过（5 项检查未通过，见下表）"
+    for name in ("checks.required.unit.name", "checks.required.unit.year", *tables):
         assert values.cell(lay.checks[name].row + 1, lay.checks[name].col + 1).value == "不通过"
 
 

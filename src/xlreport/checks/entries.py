@@ -17,8 +17,9 @@ LibreOffice and Gnumeric compute alike (no array idioms: Gnumeric evaluates ``MI
 differently; ``ISLOGICAL`` before ``ISNUMBER``: LibreOffice's TRUE is a number).
 
 The checks of 校验结果 are derived from the spec (:func:`entry_checks`): one row per required
-cell and, per sheet, one row counting wrong cells, one counting blank statistics and one counting
-cells worth a look — followed by every rule of the edition that needs no previous report.
+cell and, per sheet, one row counting wrong cells, one counting the statistics that are not blank
+(a sheet whose statistics are all blank is an error), one counting blank statistics and one
+counting cells worth a look — followed by every rule of the edition that needs no previous report.
 :func:`shown` computes everything the workbook's formulas compute — states, totals (``SUM`` leaves
 text out), both sides and the result of every check, and the overall status — so that a workbook is
 written with its exact results (:mod:`xlreport.workbook.template`) and tests can compare them with
@@ -38,6 +39,7 @@ from functools import cache
 from ..edition.kinds import CREDIT_CODE_CHARS, CREDIT_CODE_WEIGHTS, LIMIT_DIGITS, MAX_TEXT, Kind
 from ..edition.rules import FAIL, PASS, Check, Term
 from ..edition.spec import Cell, Spec
+from .validate import statistics as tables
 from .values import (
     BLANK_TOKENS,
     SPACES,
@@ -64,7 +66,8 @@ Shown = Decimal | str | FormulaError
 
 @dataclass(frozen=True)
 class EntryCheck:
-    """One row of 校验结果 counting input cells in one ``state``: it holds when none is."""
+    """One row of 校验结果 counting input cells in one ``state`` (``outside``: the cells not in it);
+    it holds when the count ``op`` ``bound`` holds — by default, when no cell is counted."""
 
     name: str
     severity: str
@@ -72,6 +75,13 @@ class EntryCheck:
     sheet: str
     keys: tuple[str, ...]
     state: int
+    outside: bool = False
+    op: str = "="
+    bound: int = 0
+
+    def count(self, states: Mapping[str, int]) -> int:
+        """The cells counted, given every input's state."""
+        return sum((states[k] == self.state) != self.outside for k in self.keys)
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,13 @@ def entry_checks(spec: Spec) -> tuple[EntryCheck, ...]:
             f"{short}：不符合填写要求的单元格个数（{wanted}；不符合的已标红）",
             sheet.name, tuple(c.key for c in cells), WRONG,
         ))
-        statistics = tuple(c.key for c in cells if c.statistic)
+        statistics = tables(spec).get(sheet.name, ())
         if statistics:
+            rows.append(EntryCheck(
+                f"checks.blank_table.{tag}", "error",
+                f"{short}：不空白的统计单元格个数（至少 1 个；整张表全部空白的，如确无数据请填写 0）",
+                sheet.name, statistics, BLANK, outside=True, op=">=", bound=1,
+            ))
             rows.append(EntryCheck(
                 f"checks.blanks.{tag}", "warning",
                 f"{short}：空白的统计单元格个数（按 0 计；没有发生的请填 0）",
@@ -222,9 +237,9 @@ def shown(
     sides: dict[str, tuple[Shown, Shown]] = {}
     results: dict[str, str] = {}
     for entry in entry_checks(spec):
-        count = sum(states[k] == entry.state for k in entry.keys)
-        sides[entry.name] = (Decimal(count), Decimal(0))
-        results[entry.name] = PASS if count == 0 else FAIL
+        count, bound = Decimal(entry.count(states)), Decimal(entry.bound)
+        sides[entry.name] = (count, bound)
+        results[entry.name] = _result(entry.op, count, bound)
     for check in rule_checks(spec):
         lhs, rhs = (_side(side, value) for side in (check.lhs, check.rhs))
         sides[check.name] = (lhs, rhs)
@@ -335,8 +350,10 @@ def state_formula(
 
 
 def count_formula(entry: EntryCheck, ranges: Iterable[str]) -> str:
-    """The number of cells of ``entry`` in its state, given the ranges of their state cells."""
-    return "+".join(f"COUNTIF({r},{entry.state})" for r in ranges)
+    """The number of cells ``entry`` counts (in its state, or not in it), given the ranges of their
+    state cells; only the cells of ``entry`` are ever in its state there."""
+    inside = "+".join(f"COUNTIF({r},{entry.state})" for r in ranges)
+    return f"{len(entry.keys)}-({inside})" if entry.outside else inside
 
 
 def _trimmed(ref: str) -> str:

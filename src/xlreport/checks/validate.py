@@ -75,8 +75,9 @@ def check(
     ``prev`` may be a function of this report's values (unreadable cells None, blanks 0) that
     returns last year's values, or None when there is no report of last year to compare with.
 
-    Blank statistics become 0 with one warning per table (errors when ``strict``); blank totals
-    are computed; ``invalid`` keys (already reported by the caller) are left out of every rule.
+    Blank statistics become 0 with one warning per table (errors when ``strict``); a table whose
+    statistics are all blank is an error (:func:`statistics`); blank totals are computed;
+    ``invalid`` keys (already reported by the caller) are left out of every rule.
     ``locate`` gives a cell reference (``B5``) for a key, for messages about workbooks.
     """
     problems: list[Problem] = []
@@ -87,15 +88,16 @@ def check(
         if key in invalid:
             out[key] = None
         elif value is None and cell.statistic and not cell.computed:
-            blanks.setdefault(cell.table, []).append(cell)
+            blanks.setdefault(cell.sheet, []).append(cell)
             out[key] = cell.kind.zero
         elif value is None and not cell.optional and not cell.computed:
             problems.append(_required(cell, locate))
             out[key] = None
         else:
             out[key] = value
-    for table, cells in blanks.items():
-        problems.append(_blank(table, cells, strict, locate))
+    for sheet, cells in blanks.items():
+        whole = len(cells) == len(statistics(spec)[sheet])
+        problems.append(_blank_table(cells, locate) if whole else _blank(cells, strict, locate))
     if callable(prev):
         prev = prev(out)
     completed = rules.complete(spec, {k: v for k, v in out.items() if k not in invalid})
@@ -155,7 +157,28 @@ def _required(cell: Cell, locate: Locate | None) -> Problem:
     )
 
 
-def _blank(table: str, cells: list[Cell], strict: bool, locate: Locate | None) -> Problem:
+@cache
+def statistics(spec: Spec) -> dict[str, tuple[str, ...]]:
+    """The statistics typed into each sheet that has any (its table): when every one is blank, the
+    table was not filled in — an error, not a count of blanks."""
+    out: dict[str, list[str]] = {}
+    for cell in spec.inputs():
+        if cell.statistic:
+            out.setdefault(cell.sheet, []).append(cell.key)
+    return {sheet: tuple(keys) for sheet, keys in out.items()}
+
+
+def _blank_table(cells: list[Cell], locate: Locate | None) -> Problem:
+    return Problem(
+        severity="error",
+        code="blank_table",
+        keys=tuple(c.key for c in cells),
+        message=f"{cells[0].short_table}全部空白（{len(cells)} 个统计单元格都没有填写）：如确无数据请填写 0",
+        sheet=cells[0].sheet if locate else None,
+    )
+
+
+def _blank(cells: list[Cell], strict: bool, locate: Locate | None) -> Problem:
     by_row: dict[str, list[Cell]] = {}
     for cell in cells:
         by_row.setdefault(" / ".join(cell.row_path), []).append(cell)

@@ -660,8 +660,8 @@ class _Writer:
             text, severity = check.description, check.severity
             ws.write_formula(row, LHS_COL, "=" + entries.count_formula(check, self.state_ranges(check)),
                              number_fmt, _cached(lhs_value))
-            ws.write_number(row, RHS_COL, 0, number_fmt)
-            result = excel_compare("=", lhs, rhs)
+            ws.write_number(row, RHS_COL, check.bound, number_fmt)
+            result = excel_compare(check.op, lhs, rhs)
         else:
             text, severity = check.describe(self.spec), check.rule.severity
             for col, side, value in ((LHS_COL, check.lhs, lhs_value), (RHS_COL, check.rhs, rhs_value)):
