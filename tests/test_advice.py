@@ -67,6 +67,8 @@ SHOWN_BY: dict[tuple[str, str], set[str]] = {
     ("workflows/importing.py", "--year"): {"import"},
     ("workflows/importing.py", "--previous"): {"import"},
     ("workflows/merge.py", "--unit"): {"merge"},
+    # a JSON report of another edition than merge --spec gives
+    ("workflows/merge.py", "--spec"): {"merge"},
     ("workflows/migrate.py", "--year"): {"migrate"},
     ("workflows/publish.py", "-o"): {"publish"},
     ("workflows/publish.py", "--text"): {"publish"},

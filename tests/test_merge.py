@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import example, modified, run_cli, write_json
+from conftest import REPO, example, modified, run_cli, write_json
 from xlreport import edition as spec_mod
 from xlreport.checks import report
+from xlreport.checks.validate import check
 from xlreport.errors import UsageError
 from xlreport.workflows import merge, units
 
@@ -226,3 +228,61 @@ def test_workbooks_can_be_merged_too(tmp_path: Path) -> None:
         ("pingtan_2021", "pingtan_2022")))])
     assert from_books.result.values == from_json.result.values
     assert [u["file"] for u in from_books.source["units"]] == ["单位0.xlsx", "单位1.xlsx"]
+
+
+def test_each_inputs_warnings_are_listed_under_its_unit(tmp_path: Path) -> None:
+    """A report with warnings is summed, and its warnings are shown under its unit — on the
+    screen and under ``inputs`` of ``--report``."""
+    docs = same_year(("pingtan_2021", "pingtan_2022"))
+    docs[1]["appeals"]["review"] |= {"pending": None, "total": None}  # the total is computed
+    paths, summary = write_all(tmp_path, docs), tmp_path / "问题.json"
+    proc = run_cli("merge", *paths, "-o", tmp_path / "total.json", "--report", summary)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    unit = docs[1]["unit"]["name"]
+    at = lines.index(f"“{unit}”（r1.json）有 1 个警告：")
+    assert lines[at + 1].startswith("  警告：表四有 1 个空白单元格按 0 计")
+    assert not any("r0.json" in line for line in lines), "a report without warnings is not listed"
+    inputs = json.loads(summary.read_text("utf-8"))["inputs"]
+    assert [(i["file"], i["unit"], i["errors"], i["warnings"]) for i in inputs] == [
+        ("r0.json", docs[0]["unit"]["name"], 0, 0), ("r1.json", unit, 0, 1)]
+    assert [p["code"] for p in inputs[1]["problems"]] == ["blank"]
+
+
+PROVINCE = REPO / "docs" / "examples" / "province.yaml"
+
+
+def test_merge_with_spec_sums_a_custom_editions_reports_and_writes_its_workbook(tmp_path: Path) -> None:
+    """The province's reports (one upload JSON, one filled workbook) are summed with --spec, the
+    added row too; the roll-up workbook is the province's, and reads back to the same report."""
+    from xlreport.workbook import template
+
+    spec = spec_mod.load(PROVINCE)
+    flat = report.flatten(example("pingtan_2022"), spec)
+    inputs = {k: v for k, v in flat.items() if v is not None and not spec.cell(k).computed}
+    inputs |= {"requests.online.natural_person": 5, "requests.online.commercial": 1}
+    upload = write_json(tmp_path / "甲镇.json", check(spec, {**inputs, "unit.name": "甲镇"}).document())
+    book = template.build(spec, tmp_path / "乙镇.xlsx", values={**inputs, "unit.name": "乙镇"})
+    for alone in (upload, book):
+        refused = run_cli("merge", alone)
+        assert refused.returncode == 2 and "--spec" in refused.stderr, refused.stderr
+
+    out, total_book, back = tmp_path / "total.json", tmp_path / "total.xlsx", tmp_path / "back.json"
+    proc = run_cli("merge", upload, book, "--spec", PROVINCE, "-o", out, "--xlsx", total_book,
+                   "--unit", "某县汇总")
+    assert proc.returncode == 0, proc.stderr
+    total = report.load(out)
+    assert total["edition"] == "2021-sheng" and total["unit"]["name"] == "某县汇总"
+    assert total["requests"]["online"]["natural_person"] == 10
+    assert total["requests"]["online"]["total"] == 12
+    assert [u["file"] for u in total["source"]["units"]] == ["甲镇.json", "乙镇.xlsx"]
+    read = run_cli("read", total_book, "--spec", PROVINCE, "-o", back)
+    assert read.returncode == 0, read.stderr
+    assert {k: v for k, v in report.load(back).items() if k != "source"} == {
+        k: v for k, v in total.items() if k != "source"}
+    assert run_cli("read", total_book).returncode == 2, "the province's workbook, not the national one"
+
+    national = write_json(tmp_path / "national.json", same_year(("pingtan_2022",), 2022)[0])
+    mixed = run_cli("merge", upload, national, "--spec", PROVINCE)
+    assert mixed.returncode == 2
+    assert "“national.json”的格式版本是 2021，而 --spec 给出的规格是 2021-sheng 年版" in mixed.stderr

@@ -425,27 +425,35 @@ def import_published(files: tuple[Path, ...], output: Path | None, out_dir: Path
 @click.option("--year", type=int, metavar="年份", help="报告年度；每份报告都必须是这一年度。")
 @click.option("--xlsx", "workbook", type=FILE,
               help="同时把汇总结果写成填好的锁定模板。")
+@_spec
 @_report
 @_strict
 @handled
 def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | None,
-                  year: int | None, workbook: Path | None, report_path: Path | None,
-                  strict: bool) -> int:
+                  year: int | None, workbook: Path | None, spec_file: Path | None,
+                  report_path: Path | None, strict: bool) -> int:
     """把多个单位的报告汇总成一份（逐项精确相加）。
 
-    报告：各单位的报告（上报 JSON 或填好的 .xlsx）。
+    报告：各单位的报告（上报 JSON 或填好的 .xlsx）；自定义版本的报告用 --spec 给出其规格文件。
     """
     # deferred: the merge is needed only by this command
     from .workflows.merge import roll_up
 
-    with Outputs(reports) as out:
-        done = roll_up(reports, unit=unit, year=year, strict=strict, workbook=workbook, outputs=out)
+    inputs = [*reports, spec_file]
+    with Outputs(inputs) as out:
+        done = roll_up(reports, unit=unit, year=year, strict=strict, workbook=workbook, outputs=out,
+                       spec_file=spec_file)
         merged = done.merged
         if merged is not None:
             valid = merged.result.valid
-            write_outputs(reports, (output or Path("-") if valid else None,
-                                    merged.document() if valid else None),
-                          (report_path, merged.result.summary()), out=out)
+            write_outputs(inputs, (output or Path("-") if valid else None,
+                                   merged.document() if valid else None),
+                          (report_path, done.summary()), out=out)
+    for r in done.loaded:
+        if r.result.warnings:
+            say(f"“{r.unit or '（未填单位名称）'}”（{r.file}）有 {len(r.result.warnings)} 个警告：")
+            for problem in r.result.warnings:
+                say(f"  {problem.line()}")
     if done.merged is None:
         for r in done.refused:
             for problem in r.result.errors:

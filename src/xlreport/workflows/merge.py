@@ -22,9 +22,9 @@ from typing import Any
 from .. import __version__
 from ..checks import report
 from ..checks.validate import Result, validate_document
-from ..edition.resolve import builtin_of
+from ..edition.resolve import builtin_of, edition_of, requested
 from ..edition.spec import Spec
-from ..errors import UsageError
+from ..errors import UnreadableInput, UsageError
 from ..outputs import Outputs, write_atomic
 from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
@@ -89,14 +89,20 @@ class Merged:
         return self.result.document(source=self.source)
 
 
-def load(path: Path, *, strict: bool = False) -> Loaded:
-    """Read and check one report: upload JSON or a filled workbook (by its content)."""
+def load(path: Path, *, strict: bool = False, spec: Spec | None = None) -> Loaded:
+    """Read and check one report: upload JSON or a filled workbook (by its content), of a built-in
+    edition or of ``spec`` (a custom edition) when given."""
     path = Path(path)
     if looks_like_workbook(path):
-        read = read_workbook(path, strict=strict)
+        read = read_workbook(path, spec=spec, strict=strict)
         return Loaded(path.name, read.source["sha256"], read.result)
     doc = report.load(path)
-    spec = builtin_of(doc, f"“{path.name}”")
+    if spec is None:
+        spec = builtin_of(doc, f"“{path.name}”")
+    elif (stated := edition_of(doc, None)) and stated != spec.edition:
+        raise UnreadableInput(
+            f"“{path.name}”的格式版本是 {stated}，而 --spec 给出的规格是 {spec.edition} 年版", code="edition"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Loaded(path.name, digest, validate_document(doc, spec, strict=strict))
 
@@ -114,15 +120,28 @@ class RollUp:
         """The reports with errors, which stop the roll-up."""
         return [r for r in self.loaded if not r.result.valid]
 
+    def summary(self) -> dict[str, Any]:
+        """``--report`` of a roll-up: its own problems, and under ``inputs`` each report's unit,
+        file and problems (the warnings of valid reports)."""
+        assert self.merged is not None
+        inputs = [
+            {"file": r.file, "unit": r.unit, "errors": len(r.result.errors),
+             "warnings": len(r.result.warnings), "problems": [p.to_json() for p in r.result.problems]}
+            for r in self.loaded
+        ]
+        return {**self.merged.result.summary(), "inputs": inputs}
+
 
 def roll_up(
     paths: Sequence[Path], *, unit: str | None = None, year: int | None = None,
     strict: bool = False, workbook: Path | None = None, outputs: Outputs | None = None,
+    spec_file: Path | None = None,
 ) -> RollUp:
-    """Load and check every report, and sum them when all are valid; a valid sum is also
-    written as a filled template at ``workbook`` when given, at once or as one of ``outputs``
-    (committed by the caller)."""
-    loaded = tuple(load(path, strict=strict) for path in paths)
+    """Load and check every report (of ``spec_file``'s custom edition when given), and sum them
+    when all are valid; a valid sum is also written as a filled template of their edition at
+    ``workbook`` when given, at once or as one of ``outputs`` (committed by the caller)."""
+    spec = requested(None, spec_file) if spec_file is not None else None
+    loaded = tuple(load(path, strict=strict, spec=spec) for path in paths)
     if any(not r.result.valid for r in loaded):
         return RollUp(loaded, None)
     merged = merge(loaded, unit=DEFAULT_UNIT if unit is None else unit, year=year)
@@ -134,7 +153,7 @@ def roll_up(
         if outputs is not None:
             outputs.write(workbook, data)
         else:
-            write_atomic(workbook, data, inputs=paths)
+            write_atomic(workbook, data, inputs=[*paths, *([spec_file] if spec_file else [])])
     return RollUp(loaded, merged)
 
 
