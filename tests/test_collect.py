@@ -589,12 +589,12 @@ def test_no_message_of_collect_advises_an_option_it_does_not_have(
     said = [proc.stderr, collected[0].stderr]
     for out in (tmp_path / "结果", collected[1]):
         said += [p["message"] for p in problems(out)]
-    # advice about another command (“用 xlreport import 读取时可以加 --edition”) is not advice
+    # advice about another command (“请用 xlreport import --edition 版本 指定”) is not advice
     # about collect's options
     other = re.compile(r"xlreport (?!collect)[a-z]+[^，；。）]*")
     mentioned = {o for text in said for o in re.findall(r"--[a-z][a-z-]+", other.sub("", text))}
     assert mentioned, "the test sees the options the messages mention"
-    assert "xlreport import 读取时可以加 --edition" in proc.stderr
+    assert "xlreport import --edition" in proc.stderr
     assert mentioned <= _options("collect") | {"--help"}, mentioned - _options("collect")
 
 

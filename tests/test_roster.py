@@ -244,6 +244,7 @@ def test_a_roster_finds_a_return_by_code_or_by_name() -> None:
     assert listed.find("乙镇") == listed.units[1]
     assert listed.find("乙镇", CODES[1]) == listed.units[1], "a code not on the list: by name"
     assert listed.find("丙镇", CODES[1]) is None
+    assert listed.find("甲镇", CODES[1]) is None, "a namesake with another code is another unit"
     assert listed.copies(2025)["乙 镇_2025年度_政府信息公开年度报告统计表.xlsx"] == listed.units[1]
     undated = roster.Roster("名单.csv", (Unit("甲镇", None, None, 2),), None)
     assert list(undated.copies(2024)) == ["甲镇_2024年度_政府信息公开年度报告统计表.xlsx"]

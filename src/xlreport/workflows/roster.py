@@ -34,7 +34,7 @@ from ..edition.spec import Spec
 from ..errors import UnreadableInput, UsageError, os_reason
 from ..workbook import xlsx
 from ..workbook.precheck import MB, Limits, precheck
-from .units import safe_file_name, unit_key
+from .units import Identity, code_key, safe_file_name, unit_key
 
 NAME, YEAR, CODE = "单位名称", "年度", "统一社会信用代码"
 #: The header row may stand this far down, below a title (rows of the spreadsheet).
@@ -75,11 +75,15 @@ class Roster:
     asked: bool = False
 
     def find(self, name: str, code: str | None = None) -> Unit | None:
-        """The listed unit a return is from: the same 统一社会信用代码 when both have one, else
-        the same name (ignoring spaces, width and case, as duplicates are matched)."""
-        if code and (found := self._by_code.get(code.strip().upper())) is not None:
+        """The listed unit a return is from, by :class:`~.units.Identity`: the same 统一社会信用代码
+        when both have one, else the same name (ignoring spaces, width and case, as duplicates
+        are matched) — a namesake with another code is not it."""
+        if code and (found := self._by_code.get(code_key(code))) is not None:
             return found
-        return self._by_name.get(unit_key(name)) if name else None
+        found = self._by_name.get(unit_key(name)) if name else None
+        if found is None or not Identity(name, code or "").same(Identity(found.name, found.code or "")):
+            return None
+        return found
 
     def copies(self, year: int | None) -> dict[str, Unit]:
         """The listed units by the (case-folded) name of their distribution copy for ``year``."""
