@@ -552,10 +552,11 @@ def test_spec_reads_the_returns_of_a_custom_edition(tmp_path: Path) -> None:
     assert refused["状态"] == "无法读取" and "2021-sheng" in refused["第一个错误"]
     assert "--spec" in refused["第一个错误"] and "升级" not in refused["第一个错误"]
     proc = run_cli("collect", inbox, "--out-dir", tmp_path / "结果2", "--spec", PROVINCE)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, "the national edition's return is not of this season's edition"
     rows = {r["文件"]: r for r in summary(tmp_path / "结果2")}
     assert (rows["省.xlsx"]["状态"], rows["省.xlsx"]["版本"]) == ("通过", "2021-sheng")
-    assert (rows["国.xlsx"]["状态"], rows["国.xlsx"]["版本"]) == ("通过", "2021")
+    assert rows["国.xlsx"]["状态"] == "无法读取"
+    assert "“2021”年版" in rows["国.xlsx"]["第一个错误"] and "2021-sheng" in rows["国.xlsx"]["第一个错误"]
     doc = report.load(tmp_path / "结果2" / rows["省.xlsx"]["上报文件"])
     assert doc["edition"] == "2021-sheng" and "online" in doc["requests"]
 

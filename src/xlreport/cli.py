@@ -482,7 +482,7 @@ def merge_reports(reports: tuple[Path, ...], output: Path | None, unit: str | No
               help="单位名单（.csv 或 .xlsx，与 build --units 相同）：列出未交的单位，"
                    "名单外单位的报表标为不通过。")
 @click.option("--spec", "spec_file", type=FILE,
-              help="自定义版本的规格文件（YAML）：这一版本的报表按它读取，内置版本的照常读取。")
+              help="本次收集的版本的规格文件（YAML）：每份报表都按它读取，其他版本的报表标为无法读取。")
 @_strict
 @handled
 def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path | None,

@@ -95,23 +95,18 @@ def read_workbook(
     strict: bool = False,
     prev: LastYear | None = None,
     limits: Limits = DEFAULT_LIMITS,
-    custom: Spec | None = None,
 ) -> ReadResult:
     """Read and check a filled workbook; raise :class:`UnreadableInput` if it cannot be trusted.
 
-    ``spec`` defaults to the built-in edition named in the workbook's metadata, or ``custom``
-    when the workbook is of its edition (``collect --spec``: a custom edition beside the
-    built-in ones); ``prev`` holds last year's values for the cross-year rules (see
-    :func:`previous`).
+    ``spec`` defaults to the built-in edition named in the workbook's metadata; ``prev`` holds
+    last year's values for the cross-year rules (see :func:`previous`).
     """
     path = Path(path)
     precheck(path, limits=limits)
     data = _load(path, limits)
     with xlsx.open_workbook(data, path.name) as book:
         meta = metadata(book)
-        if spec is None and custom is not None and meta.get("edition") == custom.edition:
-            spec = custom
-        spec, lay = recognise(meta, spec, path.name, custom)
+        spec, lay = recognise(meta, spec, path.name)
         _verify_sheets(book, lay)
         _verify_names(book, lay)
         grids = book.read_sheets(_extent(lay))
@@ -160,12 +155,9 @@ def metadata(book: xlsx.Workbook) -> dict[str, str]:
     return meta
 
 
-def recognise(
-    meta: Mapping[str, str], spec: Spec | None, name: str, custom: Spec | None = None
-) -> tuple[Spec, Placed]:
+def recognise(meta: Mapping[str, str], spec: Spec | None, name: str) -> tuple[Spec, Placed]:
     """The spec to read a workbook with and where its template put everything, or
-    :class:`UnreadableInput` (``custom``: the custom edition that was also given, named when the
-    workbook's edition is neither it nor a built-in one).
+    :class:`UnreadableInput`.
 
     This is the one place that decides which templates are readable: the current layout of each
     built-in edition (or of the ``spec`` passed in), and every older layout of a built-in edition
@@ -181,7 +173,7 @@ def recognise(
     edition = meta.get("edition", "")
     if spec is None:
         if edition not in BUILTIN_EDITIONS:
-            readable = "、".join([*BUILTIN_EDITIONS, *([custom.edition] if custom else [])])
+            readable = "、".join(BUILTIN_EDITIONS)
             raise UnreadableInput(
                 f"文件“{name}”的填报模板是“{edition[:20]}”年版，这里能读的是 {readable} 年版；"
                 "如果它是省、市制定的自定义版本，请用生成这份模板的规格文件读取（加 --spec 规格.yaml），"
@@ -191,7 +183,8 @@ def recognise(
         spec = builtin(edition)
     elif edition != spec.edition:
         raise UnreadableInput(
-            f"文件“{name}”的填报模板是“{edition[:20]}”年版，而指定的规格是 {spec.edition} 年版",
+            f"文件“{name}”的填报模板是“{edition[:20]}”年版，而指定的规格是 {spec.edition} 年版；"
+            f"请用 {spec.edition} 年版的填报模板填写，或用生成这份模板的规格文件读取",
             code="unknown_template",
         )
     version, digest = meta.get("template_version", ""), meta.get("layout_digest")

@@ -217,8 +217,8 @@ class Collected:
 @dataclass(frozen=True)
 class Season:
     """What a collection is of: the year asked for (``--year``), the units expected
-    (``--units``: the list and its file, which is not read as a return), a custom edition read
-    beside the built-in ones (``--spec``)."""
+    (``--units``: the list and its file, which is not read as a return), the edition every
+    return must be of (``--spec``; None: any built-in one)."""
 
     year: int | None = None
     roster: Roster | None = None
@@ -257,7 +257,8 @@ def collect(
     The season's year is ``year``, or the one year the list of units ``units`` (CSV or .xlsx)
     gives, or else the year most returns carry; a return of another year is an error.  With
     ``units``, each return is matched to a listed unit and each listed unit without one gets a
-    未交 row.  Workbooks of the custom edition ``spec`` are read with it.
+    未交 row.  With ``spec`` every return is read with it (a return of another edition is
+    refused), as ``read --spec`` does.
 
     The results of an earlier run in ``out_dir`` are replaced only as a whole, once the new ones
     are complete; a run that is interrupted leaves them as they were.  One run at a time may use
@@ -351,8 +352,8 @@ def _collect(
     season: Season | None,
 ) -> Collected:
     collected = Collected([], out_dir)
-    custom = season.spec if season is not None else None
-    _warm(custom)
+    spec = season.spec if season is not None else None
+    _warm(spec)
     index: Index = ByUnit(())
     if previous_dir is not None:
         index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
@@ -366,7 +367,7 @@ def _collect(
             rows.append(kind.refuse(i, path, shown))
     advance = _progress(progress, kind.phase, len(files), start=len(rows))
     rows += _run(_read_one, tasks, jobs, advance, _crashed_read,
-                 initargs=(index, kind.read, custom))
+                 initargs=(index, kind.read, spec))
     columns = kind.columns
     missing: list[Row] = []
     if season is not None:
@@ -444,27 +445,27 @@ def _not_xlsx(index: int, path: Path, shown: str) -> Row:
 # --------------------------------------------------------------------------- workers
 
 
-def _warm(custom: Spec | None = None) -> None:
-    """Import the reader and prepare every built-in edition (spec, layout, checks), and the
-    custom one, once, before the workers are forked: each inherits them instead of preparing
+def _warm(asked: Spec | None = None) -> None:
+    """Import the reader and prepare every built-in edition (spec, layout, checks), or the one
+    asked for, once, before the workers are forked: each inherits them instead of preparing
     its own."""
-    for spec in [*(builtin(e) for e in BUILTIN_EDITIONS), *([custom] if custom else [])]:
+    for spec in [asked] if asked is not None else [builtin(e) for e in BUILTIN_EDITIONS]:
         layout(spec)
         check(spec, {})
 
 
 _worker_index: Index = ByUnit(())
 _worker_read: Callable[[Task], Read] | None = None
-_worker_custom: Spec | None = None
+_worker_spec: Spec | None = None
 
 
 def _init_worker(
-    index: Index, read: Callable[[Task], Read] | None = None, custom: Spec | None = None
+    index: Index, read: Callable[[Task], Read] | None = None, spec: Spec | None = None
 ) -> None:
-    """Each worker keeps last year's index, the run's reader and its custom edition, and leaves
-    Ctrl-C to the main process."""
-    global _worker_index, _worker_read, _worker_custom
-    _worker_index, _worker_read, _worker_custom = index, read, custom
+    """Each worker keeps last year's index, the run's reader and the edition asked for, and
+    leaves Ctrl-C to the main process."""
+    global _worker_index, _worker_read, _worker_spec
+    _worker_index, _worker_read, _worker_spec = index, read, spec
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -502,7 +503,7 @@ def _read_workbook(task: Task) -> Read:
         paired[:] = [found] if found is not None else []
         return found[1] if found is not None else None
 
-    read = read_workbook(task.path, strict=task.strict, prev=last_year, custom=_worker_custom)
+    read = read_workbook(task.path, spec=_worker_spec, strict=task.strict, prev=last_year)
     return Read(read.result, read.document() if read.result.valid else None,
                 paired[0][0] if paired else "")
 
