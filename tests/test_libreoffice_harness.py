@@ -80,6 +80,19 @@ def test_fill_recalculates_and_saves_xlsx(demo: Path, tmp_path: Path) -> None:
     assert sheet.protection.sheet
 
 
+def test_fill_all_fills_each_workbook_with_its_own_values(demo: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second.xlsx"
+    second.write_bytes(demo.read_bytes())
+    outs = [tmp_path / "out1.xlsx", tmp_path / "out2.xlsx"]
+    cells = libreoffice.fill_all([(demo, outs[0], {"demo.a": "1", "demo.b": "2"}),
+                                  (second, outs[1], {"demo.a": "10", "demo.b": "20"})])
+    assert [c["demo.a"]["value"] for c in cells] == [1, 10]
+    totals = [openpyxl.load_workbook(out, data_only=True)["Demo"]["B4"].value for out in outs]
+    assert totals == [3, 30]
+    with pytest.raises(ValueError, match="different names"):
+        libreoffice.fill_all([(demo, outs[0], {}), (demo, outs[1], {})])
+
+
 def test_fill_parses_text_like_the_input_line(demo: Path, tmp_path: Path) -> None:
     cells = libreoffice.fill(
         demo, tmp_path / "filled.xlsx", {"demo.a": "12件", "demo.b": "=1+1", "demo.total": "=B3*2"}

@@ -73,6 +73,21 @@ def fill(
     return _run_job("fill", src, job, timeout)
 
 
+def fill_all(
+    files: Sequence[tuple[Path, Path, dict[str, str]]], *, timeout: float = TIMEOUT
+) -> list[dict[str, dict[str, Any]]]:
+    """:func:`fill` for many workbooks in one office session: each (src, dst, values) is opened,
+    its values entered as the input line would, recalculated and saved as xlsx at dst.  The
+    sources need different names; ``timeout`` is per file."""
+    srcs = [Path(src) for src, _, _ in files]
+    if len({src.name for src in srcs}) != len(srcs):
+        raise ValueError("files filled together need different names")
+    with _workdir(*srcs) as (work, copies):
+        jobs = [{"src": str(copy), "dst": str(Path(dst).resolve()), "values": values}
+                for copy, (_, dst, values) in zip(copies, files, strict=True)]
+        return _run_in(work, "fill_all", {"files": jobs}, timeout * max(len(files), 1))
+
+
 def probe_typing(src: Path, target: str, text: str, *, timeout: float = TIMEOUT) -> bool:
     """Type ``text`` into ``target`` as a person would, alone in a fresh office session.
 
@@ -187,22 +202,29 @@ def _workdir(*srcs: Path) -> Iterator[tuple[Path, list[Path]]]:
 def _run_job(op: str, src: Path, job: dict[str, Any], timeout: float) -> Any:
     """Run one worker job on a private copy of ``src`` and return its result."""
     with _workdir(src) as (work, (copy,)):
-        job = {
-            **job,
-            "op": op,
-            "workdir": str(work),
-            "src": str(copy),
-            "soffice": _soffice(),
-            "timeout": max(timeout - 15, timeout / 2),  # the worker's watchdog fires first
-        }
-        command = [str(SYSTEM_PYTHON), "-I", str(WORKER)]
-        returncode, stdout, stderr = _communicate(command, json.dumps(job), timeout)
+        return _run_in(work, op, {**job, "src": str(copy)}, timeout, shown=src)
+
+
+def _run_in(work: Path, op: str, job: dict[str, Any], timeout: float,
+            shown: Path | None = None) -> Any:
+    """Run one worker job in the work directory ``work`` and return its result; ``shown`` is
+    the file named in a failure."""
+    job = {
+        **job,
+        "op": op,
+        "workdir": str(work),
+        "soffice": _soffice(),
+        "timeout": max(timeout - 15, timeout / 2),  # the worker's watchdog fires first
+    }
+    command = [str(SYSTEM_PYTHON), "-I", str(WORKER)]
+    returncode, stdout, stderr = _communicate(command, json.dumps(job), timeout)
     try:
         answer = json.loads(stdout)
     except json.JSONDecodeError:
         answer = {"ok": False, "error": f"no answer from the worker (exit {returncode})"}
     if not answer["ok"]:
-        raise LibreOfficeError(f"LibreOffice {op} of {src} failed:\n{answer['error']}\n{stderr}")
+        what = f" of {shown}" if shown is not None else ""
+        raise LibreOfficeError(f"LibreOffice {op}{what} failed:\n{answer['error']}\n{stderr}")
     return answer["result"]
 
 

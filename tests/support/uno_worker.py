@@ -5,8 +5,9 @@ or ``{"ok": false, "error": "…"}`` (exit code 1).  The job names a work direct
 caller, holding the private copy of the workbook; the office profile, its log and the file
 ``soffice.pgid`` (the office's process group, so the caller can kill it too) go there as well.
 
-Job fields: ``op`` (``fill``, ``probe``, ``read``, ``recalc_save``), ``workdir``, ``src``, ``dst``,
-``values`` and ``typed`` (target → text), ``targets``, ``soffice``, ``timeout`` (seconds; a
+Job fields: ``op`` (``fill``, ``fill_all``, ``probe``, ``read``, ``recalc_save``), ``workdir``, ``src``,
+``dst``, ``values`` and ``typed`` (target → text), ``targets``, ``files`` (``fill_all``: a list of
+``{src, dst, values, typed}``), ``soffice``, ``timeout`` (seconds; a
 watchdog kills the office after it, so a hung dialog or a crash ends as an error, not a hang).
 A target is a workbook defined name (``demo.total``) or a sheet reference (``$'表一'.B5``).
 """
@@ -186,8 +187,10 @@ def store(doc: Any, dst: str) -> None:
 def run(office: Office, job: dict[str, Any]) -> Any:
     """Do one job on an open office and return its JSON-ready result."""
     op = job["op"]
-    if op not in ("fill", "probe", "read", "recalc_save", "steps"):
+    if op not in ("fill", "fill_all", "probe", "read", "recalc_save", "steps"):
         raise JobError(f"unknown op {op!r}")
+    if op == "fill_all":  # one office session, many workbooks
+        return [run(office, {**one, "op": "fill"}) for one in job["files"]]
     doc = office.open(Path(job["src"]))
     try:
         if op == "probe":
