@@ -12,6 +12,7 @@ that table complete, so a new piece of advice has to be placed).
 from __future__ import annotations
 
 import ast
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -377,6 +378,27 @@ def test_last_years_custom_report_in_collect_as_advised(tmp_path: Path) -> None:
     again = run_cli("collect", this_year, "--out-dir", tmp_path / "out", "--previous-dir", last_year,
                     "--spec", PROVINCE)
     assert again.returncode != 2, again.stderr
+    assert "上年报告未使用" not in again.stderr and "上年报告：找到 1 个单位" in again.stderr, again.stderr
+    with (tmp_path / "out" / "summary.csv").open(encoding="utf-8-sig") as f:
+        (row,) = csv.DictReader(f)
+    assert row["上年报告"] == "pingtan_2021.json", row
+
+
+@pytest.mark.parametrize("command", ["read", "validate"])
+def test_last_years_custom_report_is_read_with_this_years_spec(tmp_path: Path, command: str) -> None:
+    """read/validate --spec … --previous: last year's report of the same custom edition is read
+    with that spec (as JSON and as a filled workbook)."""
+    this_year = _custom_report(tmp_path)
+    book = tmp_path / "平潭.xlsx"
+    assert run_cli("fill", this_year, "--spec", PROVINCE, "-o", book).returncode == 0
+    (tmp_path / "上年").mkdir()
+    last_json = _custom_report(tmp_path / "上年", "pingtan_2021")
+    last_book = tmp_path / "上年.xlsx"
+    assert run_cli("fill", last_json, "--spec", PROVINCE, "-o", last_book).returncode == 0
+    target = book if command == "read" else this_year
+    for last in (last_json, last_book):
+        result = run_cli(command, target, "--spec", PROVINCE, "--previous", last)
+        assert result.returncode == 0, f"{last.name}: {result.stderr}"
 
 
 def test_the_year_advised_by_migrate_works(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def read_report(
 ) -> ReadResult:
     """Read and check a filled workbook (with ``spec_file``'s custom edition when given)."""
     spec = requested(None, spec_file) if spec_file is not None else None
-    last = last_year.load(previous) if previous is not None else None
+    last = last_year.load(previous, spec) if previous is not None else None
     read = read_workbook(workbook, spec=spec, strict=strict, prev=last.values if last else None)
     if last is not None:
         last.check(read.result.values)
@@ -53,7 +53,8 @@ def validate_report(
 ) -> Validated:
     """Check an upload JSON report: its edition reconciled with ``edition``/``spec_file``, then
     the JSON Schema and every rule."""
-    last = last_year.load(previous) if previous is not None else None
+    asked = requested(None, spec_file) if spec_file is not None else None
+    last = last_year.load(previous, asked) if previous is not None else None
     doc = report.load(report_file)
     spec = for_document(doc, edition, spec_file)
     result = validate_document(doc, spec, prev=last.values if last else None, strict=strict)

@@ -20,6 +20,7 @@ of an earlier run's results is touched.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import shutil
@@ -36,6 +37,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..checks import report
 from ..checks.report import dumps
 from ..checks.validate import Result, check
 from ..edition.load import builtin
@@ -45,8 +47,10 @@ from ..outputs import TEMP_PREFIX, Outputs, folder, hold, recover, unwritable
 from ..published.reader import SUFFIXES as PUBLISHED
 from ..published.reader import import_report
 from ..workbook.layout import layout
+from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
 from .merge import Loaded, load
+from .previous import of_edition, read_last_workbook
 from .roster import Roster, check_year, read_roster
 from .units import ByUnit, Identity, Listed, safe_file_name, unit_key
 
@@ -356,7 +360,8 @@ def _collect(
     _warm(spec)
     index: Index = ByUnit(())
     if previous_dir is not None:
-        index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress)
+        index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress,
+                                                               spec)
         collected.previous_found = len(index)
     rows: list[Row] = []
     tasks: list[Task] = []
@@ -712,15 +717,21 @@ def _previous_keys() -> frozenset[str]:
     )
 
 
-def _read_previous(path: Path) -> tuple[Path, tuple[Identity, int, dict[str, Any]] | None, str]:
-    """(path, (unit, year, values for the cross-year rules) or None, why it is unusable)."""
+def _read_previous(
+    path: Path, spec: Spec | None = None
+) -> tuple[Path, tuple[Identity, int, dict[str, Any]] | None, str]:
+    """(path, (unit, year, values for the cross-year rules) or None, why it is unusable); a
+    report of ``spec``'s edition (``--spec``) is read with it."""
     try:
         with _deadline(TIMEOUT):
             if path.suffix.lower() in PUBLISHED:
                 imported = import_report(path)
                 loaded = Loaded(path.name, imported.source["sha256"], imported.result)
+            elif looks_like_workbook(path):
+                read = read_last_workbook(path, spec)
+                loaded = Loaded(path.name, read.source["sha256"], read.result)
             else:
-                loaded = load(path)
+                loaded = load(path, spec=spec if of_edition(report.load(path), spec) else None)
     except UnreadableInput as exc:
         return path, None, exc.message
     except Exception as exc:  # one bad file must never stop the run
@@ -732,9 +743,10 @@ def _read_previous(path: Path) -> tuple[Path, tuple[Identity, int, dict[str, Any
 
 
 def _previous_index(
-    directory: Path, jobs: int, progress: Progress | None
+    directory: Path, jobs: int, progress: Progress | None, spec: Spec | None = None
 ) -> tuple[Index, list[str]]:
-    """Last year's reports (JSON, .xlsx or published reports) by unit and year; a unit and year
+    """Last year's reports (JSON, .xlsx or published reports) by unit and year, those of
+    ``spec``'s edition read with it; a unit and year
     found twice is left out, as is any file that cannot be read (both are listed as unusable)."""
     if not Path(directory).is_dir():
         raise UsageError(f"找不到上年报告所在的文件夹“{directory}”", code="not_found")
@@ -743,7 +755,8 @@ def _previous_index(
     advance = _progress(progress, "读取上年报告", len(paths))
     listed: list[Listed[tuple[str, dict[str, Any]]]] = []
     unusable: list[str] = []
-    results = _run(_read_previous, paths, jobs, advance, lambda p: (p, None, _CRASH))
+    results = _run(functools.partial(_read_previous, spec=spec), paths, jobs, advance,
+                   lambda p: (p, None, _CRASH))
     for path, entry, why in sorted(results, key=lambda r: str(r[0])):
         name = path.relative_to(directory).as_posix()
         if entry is None:

@@ -81,7 +81,7 @@ def import_files(
             if target is not None and str(target) != "-":
                 staged.check(target)
         spec = requested(edition, spec_file) if spec_file is not None else None
-        last = last_year.load(previous) if previous is not None else None
+        last = last_year.load(previous, spec) if previous is not None else None
         outcomes = [_one(path, len(inputs) == 1, spec, None if spec else edition, unit, year,
                          strict, last) for path in inputs]
         taken: set[str] = set()

@@ -12,12 +12,12 @@ from typing import Any
 from ..checks import report
 from ..checks.validate import previous_values
 from ..checks.values import parse_json
-from ..edition.resolve import for_document
+from ..edition.resolve import edition_of, for_document
 from ..edition.spec import Spec
-from ..errors import UsageError
+from ..errors import UnreadableInput, UsageError
 from ..published.reader import SUFFIXES, import_report
 from ..workbook.precheck import looks_like_workbook
-from ..workbook.reader import read_workbook
+from ..workbook.reader import ReadResult, read_workbook
 from .units import Identity
 
 
@@ -57,25 +57,41 @@ class Previous:
         )
 
 
-def load(path: Path) -> Previous:
+def load(path: Path, spec: Spec | None = None) -> Previous:
     """Last year's report, as upload JSON, a filled workbook or a published report (HTML, DOCX,
     PDF, text); its own data problems do not matter, cells that could not be read take no part
-    in the cross-year rules."""
+    in the cross-year rules.  ``spec`` is this year's edition when ``--spec`` gave it: last
+    year's report of that edition is read with it, one of a built-in edition as always."""
     path = Path(path)
     if path.suffix.lower() in SUFFIXES:
         imported = import_report(path)
         kept = {k: v for k, v in imported.result.values.items() if v is not None}
         doc, spec = report.nest(kept, imported.spec), imported.spec
     elif looks_like_workbook(path):
-        last = read_workbook(path)
+        last = read_last_workbook(path, spec)
         kept = {k: v for k, v in last.result.values.items() if v is not None}
         doc, spec = report.nest(kept, last.spec), last.spec
     else:
         doc = report.load(path)
-        spec = for_document(doc, None, None)
+        spec = spec if spec is not None and of_edition(doc, spec) else for_document(doc, None, None)
     unit = doc.get("unit") if isinstance(doc, Mapping) else None
     year = unit.get("year") if isinstance(unit, Mapping) else None
     return Previous(previous_values(doc, spec), _whole(year), path.name, _identity(unit, spec))
+
+
+def of_edition(doc: object, spec: Spec | None) -> bool:
+    """Whether the JSON report ``doc`` declares the edition of ``spec`` (False without one)."""
+    return spec is not None and isinstance(doc, dict) and edition_of(doc, None) == spec.edition
+
+
+def read_last_workbook(path: Path, spec: Spec | None) -> ReadResult:
+    """Last year's filled workbook: of a built-in edition, or of ``spec``'s when it is not."""
+    try:
+        return read_workbook(path)
+    except UnreadableInput as exc:
+        if spec is None or exc.code != "unknown_template":
+            raise
+    return read_workbook(path, spec=spec)
 
 
 def _identity(unit: object, spec: Spec) -> Identity:
