@@ -18,6 +18,7 @@ import pytest
 
 from conftest import EXAMPLE_NAMES, example, run_cli
 from support import libreoffice, workbooks
+from test_reader_fast import expat_only, outcome
 from xlreport import edition as spec
 from xlreport.checks import report
 from xlreport.workbook import template
@@ -148,3 +149,14 @@ def test_stale_caches_read_the_same_as_no_caches(
 def test_previous_year_workbook_from_libreoffice(filled: dict[str, Path]) -> None:
     run = run_cli("read", filled["pingtan_2022"], "--previous", filled["pingtan_2021"])
     assert run.returncode == 0, run.stderr
+
+
+def test_what_libreoffice_writes_reads_the_same_by_expat_alone(
+    filled: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice's own XML (rich-text shared strings, ``t="n"``, ``aca`` formulas, its styles)
+    is read by the fast paths exactly as by the expat parser alone."""
+    files = sorted(filled.values())
+    fast = [outcome(path) for path in files]
+    expat_only(monkeypatch)
+    assert [outcome(path) for path in files] == fast

@@ -4,9 +4,12 @@
 damaged and zip-bomb files with an :class:`~xlreport.errors.UnreadableInput` whose ``code`` says
 which, and whose message tells the clerk what to do.  It reads the file once (bounded by
 :attr:`Limits.max_file_bytes`) and inflates nothing but a tiny ``mimetype`` member.
+:func:`vetted` does the same and hands over what it read — the bytes and the parsed zip directory —
+so that a reader never reads or parses the file a second time.
 
 :func:`open_member` is how a reader must then read a member: in chunks, refusing more inflated bytes
-than its limit, whatever the zip headers declare.
+than its limit, whatever the zip headers declare.  :func:`stored_span` locates a member's stored
+bytes in the file for a reader that inflates them itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _OLE_DIR_ENTRY = 128
 _CENTRAL_DIR_SIG = b"PK\x01\x02"
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+#: General-purpose flags zipfile refuses or needs a password for: encrypted, patched, strong
+#: encryption.
+_SPECIAL_FLAGS = 0x01 | 0x20 | 0x40
+_UTF8_NAME = 0x800
 _REQUIRED = ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 _ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _CHUNK = 64 * 1024
@@ -49,6 +57,14 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+@dataclass(frozen=True)
+class Vetted:
+    """A pre-checked workbook: the file's bytes and its open zip directory (the caller closes it)."""
+
+    data: bytes
+    zf: zipfile.ZipFile
+
+
 def looks_like_workbook(path: Path) -> bool:
     """Whether ``path`` is to be read as a workbook rather than JSON: a zip or OLE file (an .xlsx,
     or an .xls/encrypted file :func:`precheck` will explain), or, unreadable, not named .json."""
@@ -62,13 +78,44 @@ def looks_like_workbook(path: Path) -> bool:
 
 def precheck(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise :class:`UnreadableInput` unless ``path`` looks like a sane .xlsx workbook."""
+    vetted(path, limits=limits).zf.close()
+
+
+def vetted(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> Vetted:
+    """:func:`precheck` ``path`` and return what was read: its bytes and its zip directory."""
     data = _read(path, limits)
     name = path.name
     if data.startswith(_OLE_MAGIC):
         _refuse_ole(data, name)
     if not data.startswith(b"PK"):
         raise _not_excel(name, _foreign_kind(data))
-    _check_zip(data, name, limits)
+    return Vetted(data, _check_zip(data, name, limits))
+
+
+def stored_span(data: bytes, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+    """Where member ``info``'s stored bytes are in ``data`` (the whole file), if zipfile would open
+    it without a password or an unusual method: its local header is in place and names the same
+    file.  None where only :meth:`zipfile.ZipFile.open` can tell (and then refuse)."""
+    at = info.header_offset
+    if info.flag_bits & _SPECIAL_FLAGS or info.compress_type not in (
+        zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
+    ) or not 0 <= at <= len(data) - _LOCAL_HEADER.size:
+        return None
+    signature, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, at)
+    flags = int.from_bytes(data[at + 6 : at + 8], "little")
+    start = at + _LOCAL_HEADER.size + name_len + extra_len
+    end = start + info.compress_size
+    raw_name = data[at + _LOCAL_HEADER.size : at + _LOCAL_HEADER.size + name_len]
+    try:
+        local_name = raw_name.decode("utf-8" if flags & _UTF8_NAME else "cp437")
+    except UnicodeDecodeError:
+        return None
+    # zipfile (3.11.8 and later) refuses a member whose data runs into the next one.
+    limit = getattr(info, "_end_offset", None)
+    if (signature != _LOCAL_SIGNATURE or local_name != info.orig_filename or end > len(data)
+            or (limit is not None and end > limit)):
+        return None
+    return start, end
 
 
 def open_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
@@ -177,8 +224,8 @@ def _foreign_kind(data: bytes) -> str:
     return "其他格式的文件"
 
 
-def _check_zip(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse a zip that is a bomb, not a workbook, or structurally damaged."""
+def _check_zip(data: bytes, name: str, limits: Limits) -> zipfile.ZipFile:
+    """Refuse a zip that is a bomb, not a workbook, or structurally damaged; return it open."""
     # An upper bound on the entries zipfile would parse: parsing 300,000 of them takes 2 s.
     count = data.count(_CENTRAL_DIR_SIG)
     if count > limits.max_members:
@@ -187,7 +234,7 @@ def _check_zip(data: bytes, name: str, limits: Limits) -> None:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as exc:
         raise _damaged(name, "不是完整的 zip 结构，可能下载或复制时被截断") from exc
-    with zf:
+    try:
         infos = zf.infolist()
         _check_sizes(infos, name, limits)
         names = {info.filename for info in infos}
@@ -209,6 +256,10 @@ def _check_zip(data: bytes, name: str, limits: Limits) -> None:
         if missing:
             raise _damaged(name, f"缺少 {'、'.join(missing)}")
         _check_members(zf, data, infos, name)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 def _check_sizes(infos: list[zipfile.ZipInfo], name: str, limits: Limits) -> None:
@@ -243,13 +294,15 @@ def _mimetype(zf: zipfile.ZipFile, names: set[str]) -> bytes:
 def _check_members(
     zf: zipfile.ZipFile, data: bytes, infos: list[zipfile.ZipInfo], name: str
 ) -> None:
-    """Check every member's local header and data extent without inflating anything."""
+    """Check every member's local header and data extent without inflating anything (zipfile
+    opens a member only where :func:`stored_span` cannot vouch for it)."""
     for info in infos:
         detail = f"{info.filename} 的数据有误"
-        try:
-            zf.open(info).close()
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
-            raise _damaged(name, detail) from exc
+        if stored_span(data, info) is None:
+            try:
+                zf.open(info).close()
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
+                raise _damaged(name, detail) from exc
         _, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, info.header_offset)
         end = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len + info.compress_size
         # Deflate never expands data by more than a few bytes per 64 KB block.

@@ -2,7 +2,7 @@
 
 :func:`read_workbook` is the whole pipeline, a pure function of the file::
 
-    precheck → recognise (template metadata → spec) → verify sheets, defined names, labels
+    precheck (vetted) → recognise (template metadata → spec) → verify sheets, defined names, labels
              → parse each input cell (value policy) → validate.check (blanks, totals, rules)
 
 A value is only ever read from the cell its defined name points at, and only if that name points
@@ -32,11 +32,11 @@ from ..checks.validate import LastYear, Result, check, value_problem
 from ..checks.values import clip, parse, shown
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
-from ..errors import UnreadableInput, os_reason
+from ..errors import UnreadableInput
 from . import registry, xlsx
 from .cells import a1, parse_a1
 from .layout import META_SHEET, NOTES_SHEET, PREFILLED, TEMPLATE_ID, Layout, layout
-from .precheck import DEFAULT_LIMITS, Limits, precheck
+from .precheck import DEFAULT_LIMITS, Limits, vetted
 from .registry import Released
 
 #: Where a workbook's cells and labels are: the current layout or a released older one.
@@ -102,20 +102,16 @@ def read_workbook(
     last year's values for the cross-year rules (see :func:`previous`).
     """
     path = Path(path)
-    precheck(path, limits=limits)
-    data = _load(path, limits)
-    with xlsx.open_workbook(data, path.name) as book:
+    file = vetted(path, limits=limits)
+    data = file.data
+    with xlsx.open_workbook(data, path.name, file.zf) as book:
         meta = metadata(book)
         spec, lay = recognise(meta, spec, path.name)
         _verify_sheets(book, lay)
         _verify_names(book, lay)
         grids = book.read_sheets(_extent(lay))
         _verify_labels(book.name, grids, lay)
-        raws = {
-            key: book.value(grids[pos.sheet].get((pos.row, pos.col)))
-            for key, pos in lay.cells.items()
-            if not spec.cell(key).computed
-        }
+        raws = {key: book.value(grids[sheet].get(at)) for key, sheet, at in _inputs(spec, lay)}
         overwritten = _overwritten(book, spec, lay, grids)
     values, problems = _values(spec, lay, raws)
     problems[:0] = overwritten + _changed(spec, lay, meta, raws)
@@ -216,16 +212,11 @@ def _layout(spec: Spec) -> Layout:
     return layout(spec)
 
 
-def _load(path: Path, limits: Limits) -> bytes:
-    """The file's bytes (already pre-checked; a file swapped meanwhile is refused)."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(limits.max_file_bytes + 1)
-    except OSError as exc:
-        raise UnreadableInput(f"无法读取文件“{path.name}”（{os_reason(exc)}）", code="not_found") from exc
-    if len(data) > limits.max_file_bytes:
-        raise UnreadableInput(f"文件“{path.name}”在读取过程中变大了，请重新提交", code="too_large")
-    return data
+@cache
+def _inputs(spec: Spec, lay: Placed) -> tuple[tuple[str, str, tuple[int, int]], ...]:
+    """(key, sheet, (row, col)) of every input cell (not a total) of ``lay``."""
+    return tuple((key, pos.sheet, (pos.row, pos.col)) for key, pos in lay.cells.items()
+                 if not spec.cell(key).computed)
 
 
 @cache
@@ -270,8 +261,23 @@ def _verify_sheets(book: xlsx.Workbook, lay: Placed) -> None:
 _Moved = tuple[str, int, int, "tuple[str, int, int] | None", str]
 
 
+#: Defined names found right for a layout, by (id of the names, layout) → those names: a workbook
+#: part parsed once (``xlsx`` keeps it by content) is verified once per layout.
+_NAMES_OK: dict[tuple[int, Placed], Mapping[str, list[str]]] = {}
+
+
 def _verify_names(book: xlsx.Workbook, lay: Placed) -> None:
     """Every cell's defined name points at exactly the template's cell, and only there."""
+    key = (id(book.names), lay)
+    if _NAMES_OK.get(key) is book.names:
+        return
+    _check_names(book, lay)
+    if len(_NAMES_OK) >= 64:
+        _NAMES_OK.clear()
+    _NAMES_OK[key] = book.names
+
+
+def _check_names(book: xlsx.Workbook, lay: Placed) -> None:
     missing: list[str] = []
     moved: dict[str, list[_Moved]] = {}
     for key, pos in lay.cells.items():

@@ -1,17 +1,31 @@
 """A small, exact, bounded reader of the parts of an .xlsx that xlreport needs — no openpyxl.
 
-After :func:`xlreport.precheck.precheck` has vetted the file, :func:`open_workbook` opens the zip
-once and reads ``xl/workbook.xml`` (sheets, defined names, protection) and its relationships.
-:meth:`Workbook.read_sheets` then reads only the worksheets asked for, only up to the last row
-asked for, and resolves only the shared strings those cells use.  A cell comes back as a neutral
-:class:`RawCell` — the XML type, the exact text of its value, its formula — so a number is the
-decimal text Excel or LibreOffice wrote, never a float; :meth:`Workbook.value` turns it into the
-raw value :func:`xlreport.values.parse` takes.
+After :func:`xlreport.precheck.precheck` has vetted the file, :func:`open_workbook` takes its bytes
+(and the zip directory the pre-check parsed, if given) and reads ``xl/workbook.xml`` (sheets,
+defined names, protection) and its relationships.  :meth:`Workbook.read_sheets` then reads only the
+worksheets asked for, only up to the last row asked for, and resolves only the shared strings those
+cells use.  A cell comes back as a neutral :class:`RawCell` — the XML type, the exact text of its
+value, its formula — so a number is the decimal text Excel or LibreOffice wrote, never a float;
+:meth:`Workbook.value` turns it into the raw value :func:`xlreport.values.parse` takes.
 
-Every member goes through :func:`~xlreport.precheck.open_member` with a size limit, and every XML
-part through expat with the protections of ``defusedxml``: a DTD, an entity declaration or an
-external reference stops the parse.  Anything malformed raises
+Every member is inflated with a size limit (:func:`~xlreport.precheck.open_member`, or the same
+bound here), and every XML part goes through expat with the protections of ``defusedxml``: a DTD,
+an entity declaration or an external reference stops the parse.  Anything malformed raises
 :class:`~xlreport.errors.UnreadableInput`; nothing else escapes.
+
+Two shortcuts keep a read cheap, and each gives exactly what the expat path gives or steps aside
+for it (``tests/test_reader_fast.py`` checks this on random rewrites of real parts):
+
+* A worksheet is inflated only through ``</sheetData>`` (what follows is formatting and
+  validation), and its cells are cut into tokens by one regular expression over the bytes.  Each
+  distinct token is read once (by a strict pattern of the simple grammar every writer uses, or by
+  expat on that token alone) and remembered; the part before the cells goes through expat.  Any
+  token outside that grammar, a gap between tokens, or anything before the cells that the cell
+  parser would act on sends the whole sheet to the expat parser.  The shared strings are read the
+  same way, one ``<si>`` per token.
+* The parse of the structural parts (workbook, relationships, styles, shared strings) is kept per
+  content: the sha256 of the member's stored bytes with its method, declared size and CRC.  A part
+  seen before is not inflated again.
 
 Rows and columns are 0-based here, as in :mod:`xlreport.layout`; :func:`a1` and :func:`parse_a1`
 are the only conversions between ``(row, col)`` and ``B5``.
@@ -20,21 +34,24 @@ are the only conversions between ``(row, col)`` and ``B5``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
 from pyexpat import ExpatError, ParserCreate, XMLParserType
+from typing import TypeVar
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from ..checks.values import Formula, FormulaError, Raw, XmlNumber
 from ..errors import UnreadableInput
-from .cells import MAX_ROWS, a1, parse_a1
-from .precheck import MB, open_member
+from .cells import MAX_COLS, MAX_ROWS, a1, parse_a1
+from .precheck import MB, open_member, stored_span
 
 _CHUNK = 64 * 1024
 _STRINGS_CHUNK = 16 * 1024
@@ -49,6 +66,8 @@ _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 #: in Chinese, Japanese and Korean versions of Excel and WPS).
 _DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +94,10 @@ Grid = dict[tuple[int, int], RawCell]
 
 @dataclass
 class Workbook:
-    """An opened workbook: sheet list, workbook-scoped defined names, and lazy access to cells."""
+    """An opened workbook: sheet list, workbook-scoped defined names, and lazy access to cells.
+
+    ``names`` and ``rels`` may be shared with other workbooks of the same content: read only.
+    """
 
     name: str
     zf: zipfile.ZipFile
@@ -84,7 +106,8 @@ class Workbook:
     structure_locked: bool
     date1904: bool
     rels: dict[str, tuple[str, str]] = field(repr=False)
-    _sst: _StringTable | None = field(default=None, repr=False)
+    data: bytes = field(default=b"", repr=False)
+    _sst: Sequence[str] | _StringTable | None = field(default=None, repr=False)
 
     def __enter__(self) -> Workbook:
         return self
@@ -106,7 +129,7 @@ class Workbook:
             entry = self.sheet(name)
             if entry is None or entry.part is None:
                 raise UnreadableInput(f"工作簿“{self.name}”中找不到工作表“{name}”", code="damaged")
-            grids[name] = _SheetParser(self, entry, last_row, last_col).run()
+            grids[name] = self._grid(entry.name, entry.part, last_row, last_col)
         indexes = {int(c.text or 0) for g in grids.values() for c in g.values() if c.type == "s"}
         if indexes:
             strings = self._strings(max(indexes))
@@ -116,6 +139,13 @@ class Workbook:
                         grid[pos] = RawCell("s", strings[int(cell.text or 0)], cell.formula,
                                             cell.style)
         return grids
+
+    def _grid(self, sheet: str, part: str, last_row: int, last_col: int) -> Grid:
+        cells = self._through(part, "sheet", b"</sheetData")
+        grid = fast_grid(cells, last_row, last_col) if cells is not None else None
+        if grid is None:
+            grid = full_grid(self.name, sheet, part, self.member(part, "sheet"), last_row, last_col)
+        return grid
 
     def value(self, cell: RawCell | None) -> Raw:
         """What :func:`xlreport.values.parse` takes for ``cell``: a typed formula with its cached
@@ -127,11 +157,11 @@ class Workbook:
 
     def _plain(self, cell: RawCell) -> Raw:
         text = cell.text
-        if text is None or (text == "" and cell.type not in ("s", "str", "inlineStr")):
-            return None
         kind = cell.type
         if kind in ("s", "str", "inlineStr"):
             return text
+        if not text:
+            return None
         if kind == "b":
             return text.strip() in ("1", "true")
         if kind == "e":
@@ -160,36 +190,61 @@ class Workbook:
                 return target
         return None
 
-    def _strings(self, last: int) -> list[str]:
+    def _strings(self, last: int) -> Sequence[str]:
         """Shared strings 0…``last`` at least."""
         part = self._part("sharedStrings")
         if self._sst is None and part is not None:
-            self._sst = _StringTable(self, part)
-        strings = self._sst.upto(last) if self._sst is not None else []
+            self._sst = _cached(self.zf, self.data, self.name, part, "strings", (), self._table)
+        if isinstance(self._sst, _StringTable):
+            strings: Sequence[str] = self._sst.upto(last)
+        else:
+            strings = self._sst if self._sst is not None else ()
         if last >= len(strings):
             raise _damaged(self.name, f"单元格引用的共享字符串第 {last + 1} 项不存在")
         return strings
 
+    def _table(self, part: str, source: bytes) -> tuple[Sequence[str] | _StringTable, bool]:
+        """The shared strings: all of them at once (kept by content), or parsed as needed."""
+        strings = fast_strings(source)
+        if strings is not None:
+            return strings, True
+        return _StringTable(self.name, part, source), False
+
     @cached_property
     def _date_styles(self) -> frozenset[int]:
         part = self._part("styles")
-        return _parse_date_styles(self, part) if part is not None else frozenset()
+        if part is None:
+            return frozenset()
+        return _cached(self.zf, self.data, self.name, part, "styles", (),
+                       lambda part, source: (_parse_date_styles(self.name, part, source), True))
 
-    def parse(self, part: str, kind: str, handler: _Handler) -> None:
-        """Feed member ``part`` to ``handler`` through a defused expat parser."""
-        _expat(self.name, part, _member(self.zf, self.name, part, kind), handler)
+    def member(self, part: str, kind: str) -> bytes:
+        """Member ``part`` inflated, refusing one larger than the limit for its ``kind``."""
+        return _member(self.zf, self.name, part, kind, self.data)
 
 
-def open_workbook(data: bytes, name: str) -> Workbook:
-    """Open a pre-checked .xlsx held in ``data``; ``name`` is its file name for messages."""
+    def _through(self, part: str, kind: str, marker: bytes) -> bytes | None:
+        """Member ``part`` inflated from its start through the first ``marker`` and the ``>``
+        after it, within its limit; None where the whole member must be read (not deflated, no
+        marker, more than a fast read takes on)."""
+        info = _info(self.zf, self.name, part, kind)
+        span = stored_span(self.data, info) if self.data else None
+        if span is None or info.compress_type != zipfile.ZIP_DEFLATED:
+            return None
+        return _inflate_through(self.data, span, min(info.file_size, _FAST_MAX), marker)
+
+
+def open_workbook(data: bytes, name: str, zf: zipfile.ZipFile | None = None) -> Workbook:
+    """Open a pre-checked .xlsx held in ``data``; ``name`` is its file name for messages, ``zf``
+    the zip directory of ``data`` if already parsed (:func:`~xlreport.precheck.vetted`)."""
+    if zf is None:
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+        except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
+            raise _damaged(name, "不是完整的 zip 结构") from exc
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
-        raise _damaged(name, "不是完整的 zip 结构") from exc
-    try:
-        rels = _parse_rels(zf, name, "xl/_rels/workbook.xml.rels", "xl/workbook.xml")
-        info = _WorkbookHandler()
-        _expat(name, "xl/workbook.xml", _member(zf, name, "xl/workbook.xml", "workbook"), info)
+        rels = _parse_rels(zf, name, "xl/_rels/workbook.xml.rels", "xl/workbook.xml", data)
+        info = _cached(zf, data, name, "xl/workbook.xml", "workbook", (), _book_info(name))
     except BaseException:
         zf.close()
         raise
@@ -197,11 +252,33 @@ def open_workbook(data: bytes, name: str) -> Workbook:
         SheetEntry(sheet, state, rels[rid][1] if rid in rels else None)
         for sheet, state, rid in info.sheets
     )
-    return Workbook(name, zf, sheets, info.names, info.locked, info.date1904, rels)
+    return Workbook(name, zf, sheets, info.names, info.locked, info.date1904, rels, data)
 
 
-def _member(zf: zipfile.ZipFile, name: str, part: str, kind: str) -> bytes:
-    """Member ``part`` inflated, refusing one larger than the limit for its ``kind``."""
+def _book_info(name: str) -> Callable[[str, bytes], tuple[_WorkbookHandler, bool]]:
+    def parse(part: str, source: bytes) -> tuple[_WorkbookHandler, bool]:
+        info = _WorkbookHandler()
+        _expat(name, part, source, info)
+        return info, True
+
+    return parse
+
+
+# --------------------------------------------------------------------------- members
+
+
+#: Parsed structural parts, by (kind, context, method, declared CRC and size, sha256 of the
+#: stored bytes): one part stored the same way always inflates and parses the same.
+_PARTS: dict[tuple[object, ...], object] = {}
+_PARTS_KEPT = 64
+#: Parts kept by content are at most this large inflated.
+_PART_MAX = 256 * 1024
+#: A fast read of a worksheet inflates at most this much; a larger one goes to the full parser.
+_FAST_MAX = 4 * MB
+
+
+def _info(zf: zipfile.ZipFile, name: str, part: str, kind: str) -> zipfile.ZipInfo:
+    """The directory entry of ``part``, refusing one declared larger than the limit of ``kind``."""
     limit = LIMITS[kind]
     try:
         info = zf.getinfo(part)
@@ -214,7 +291,96 @@ def _member(zf: zipfile.ZipFile, name: str, part: str, kind: str) -> bytes:
             "后重新保存再提交",
             code="too_large",
         )
-    return open_member(zf, part, limit)
+    return info
+
+
+def _member(zf: zipfile.ZipFile, name: str, part: str, kind: str, data: bytes = b"") -> bytes:
+    """Member ``part`` inflated, refusing one larger than the limit for its ``kind``."""
+    info = _info(zf, name, part, kind)
+    span = stored_span(data, info) if data else None
+    inflated = _inflate(data, span, info) if span is not None else None
+    return inflated if inflated is not None else open_member(zf, part, LIMITS[kind])
+
+
+def _inflate(data: bytes, span: tuple[int, int], info: zipfile.ZipInfo) -> bytes | None:
+    """The stored bytes ``data[span]`` inflated, if that gives exactly the declared size and CRC
+    (what zipfile would return); None where zipfile must decide (and refuse).  The declared size
+    is within the member's limit, so inflating stops there."""
+    raw = memoryview(data)[span[0] : span[1]]
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = bytes(raw)
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            out = inflater.decompress(raw, info.file_size + 1)
+        except zlib.error:
+            return None
+        if not inflater.eof:
+            return None
+    if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+        return None
+    return out
+
+
+def _inflate_through(data: bytes, span: tuple[int, int], limit: int, marker: bytes) -> bytes | None:
+    """The deflated bytes ``data[span]`` inflated through the first ``marker`` and the next
+    ``>``, at most ``limit`` bytes; None if the stream is damaged or ends, or the limit comes,
+    first."""
+    inflater = zlib.decompressobj(-15)
+    out = bytearray()
+    at, end = span
+    searched = 0
+    found = -1
+    pending = b""
+    try:
+        while at < end or pending:
+            if not pending:
+                pending, at = data[at : min(at + _CHUNK, end)], at + _CHUNK
+            out += inflater.decompress(pending, _CHUNK)
+            pending = inflater.unconsumed_tail
+            if found < 0:
+                found = out.find(marker, max(searched - len(marker), 0))
+                searched = len(out)
+            close = out.find(b">", found) if found >= 0 else -1
+            if close >= 0:
+                return bytes(out[: close + 1]) if close < limit else None
+            if len(out) > limit or inflater.eof:
+                return None
+    except zlib.error:
+        return None
+    return None
+
+
+def _cached(
+    zf: zipfile.ZipFile,
+    data: bytes,
+    name: str,
+    part: str,
+    kind: str,
+    context: tuple[object, ...],
+    parse: Callable[[str, bytes], tuple[_T, bool]],
+) -> _T:
+    """``parse(part, inflated member)``, kept by the member's stored content when it says so.
+
+    The key is the sha256 of the stored bytes, the method, and the declared size and CRC, so a hit
+    is a member that inflated, passed its CRC and parsed before; never the CRC alone.
+    """
+    info = _info(zf, name, part, kind)
+    span = stored_span(data, info) if data and info.file_size <= _PART_MAX else None
+    key: tuple[object, ...] | None = None
+    if span is not None:
+        digest = hashlib.sha256(memoryview(data)[span[0] : span[1]]).digest()
+        key = (kind, *context, info.compress_type, info.CRC, info.file_size, digest)
+        if key in _PARTS:
+            return _PARTS[key]  # type: ignore[return-value]
+    inflated = _inflate(data, span, info) if span is not None else None
+    value, keep = parse(part, inflated if inflated is not None else open_member(
+        zf, part, LIMITS[kind]))
+    if key is not None and keep:
+        if len(_PARTS) >= _PARTS_KEPT:
+            del _PARTS[next(iter(_PARTS))]
+        _PARTS[key] = value
+    return value
 
 
 # --------------------------------------------------------------------------- XML plumbing
@@ -222,6 +388,10 @@ def _member(zf: zipfile.ZipFile, name: str, part: str, kind: str) -> bytes:
 
 class _Stop(Exception):
     """Raised by a handler once it has everything it needs."""
+
+
+class _Unusual(Exception):
+    """Raised by a fast reader's handler: this part needs the full parser."""
 
 
 class _Handler:
@@ -339,21 +509,25 @@ class _TextCollector(_Handler):
 
 
 def _parse_rels(
-    zf: zipfile.ZipFile, name: str, part: str, source: str
+    zf: zipfile.ZipFile, name: str, part: str, source: str, data: bytes = b""
 ) -> dict[str, tuple[str, str]]:
     """Relationship id → (type, target part) of ``part``, targets resolved against ``source``."""
-    rels: dict[str, tuple[str, str]] = {}
     base = PurePosixPath(source).parent
 
-    class Rels(_Handler):
-        def start(self, name: str, attrs: dict[str, str]) -> None:
-            if _local(name) == "Relationship" and attrs.get("TargetMode") != "External":
-                target = attrs.get("Target", "")
-                path = target.lstrip("/") if target.startswith("/") else str(base / target)
-                rels[attrs.get("Id", "")] = (attrs.get("Type", ""), _normalise(path))
+    def parse(part: str, xml: bytes) -> tuple[dict[str, tuple[str, str]], bool]:
+        rels: dict[str, tuple[str, str]] = {}
 
-    _expat(name, part, _member(zf, name, part, "rels"), Rels())
-    return rels
+        class Rels(_Handler):
+            def start(self, name: str, attrs: dict[str, str]) -> None:
+                if _local(name) == "Relationship" and attrs.get("TargetMode") != "External":
+                    target = attrs.get("Target", "")
+                    path = target.lstrip("/") if target.startswith("/") else str(base / target)
+                    rels[attrs.get("Id", "")] = (attrs.get("Type", ""), _normalise(path))
+
+        _expat(name, part, xml, Rels())
+        return rels, True
+
+    return _cached(zf, data, name, part, "rels", (source,), parse)
 
 
 def _normalise(path: str) -> str:
@@ -400,12 +574,20 @@ class _WorkbookHandler(_Handler):
             self.collecting = False
 
 
+def full_grid(book: str, sheet: str, part: str, data: bytes, last_row: int, last_col: int) -> Grid:
+    """The cells of worksheet ``sheet`` (member ``part`` inflated in ``data``) up to
+    ``last_row``/``last_col``, by expat; :class:`UnreadableInput` if malformed."""
+    parser = _SheetParser(book, sheet, last_row, last_col)
+    _expat(book, part, data, parser)
+    return parser.cells
+
+
 class _SheetParser(_TextCollector):
     """The cells of one worksheet up to ``last_row``/``last_col``."""
 
-    def __init__(self, book: Workbook, entry: SheetEntry, last_row: int, last_col: int) -> None:
+    def __init__(self, book: str, sheet: str, last_row: int, last_col: int) -> None:
         super().__init__()
-        self.book, self.entry = book, entry
+        self.book, self.sheet = book, sheet
         self.last_row, self.last_col = last_row, last_col
         self.cells: Grid = {}
         self.row = -1
@@ -414,26 +596,14 @@ class _SheetParser(_TextCollector):
         self.target: str | None = None
         self.values: dict[str, str] = {}
 
-    def run(self) -> Grid:
-        assert self.entry.part is not None
-        self.book.parse(self.entry.part, "sheet", self)
-        return self.cells
-
     def _bad(self, detail: str) -> UnreadableInput:
-        return _damaged(self.book.name, f"工作表“{self.entry.name}”{detail}")
+        return _damaged(self.book, f"工作表“{self.sheet}”{detail}")
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if ":" in name:
             name = name.rpartition(":")[2]
         if name == "c":
-            ref = attrs.get("r")
-            if ref is None:
-                self.col += 1
-            else:
-                pos = parse_a1(ref)
-                if pos is None or pos[0] != self.row or pos[1] <= self.col:
-                    raise self._bad(f"的单元格引用“{ref[:20]}”有误")
-                self.col = pos[1]
+            self.place(attrs.get("r"))
             self.cell, self.values = attrs, {}
         elif self.cell is not None:
             if name == "v" or name == "f":
@@ -451,6 +621,16 @@ class _SheetParser(_TextCollector):
                 raise _Stop
             self.row, self.col = row, -1
 
+    def place(self, ref: str | None) -> None:
+        """Where the cell that starts goes: its ``r``, or the column after the last one."""
+        if ref is None:
+            self.col += 1
+        else:
+            pos = parse_a1(ref)
+            if pos is None or pos[0] != self.row or pos[1] <= self.col:
+                raise self._bad(f"的单元格引用“{ref[:20]}”有误")
+            self.col = pos[1]
+
     def end(self, name: str) -> None:
         if ":" in name:
             name = name.rpartition(":")[2]
@@ -459,7 +639,7 @@ class _SheetParser(_TextCollector):
                 raise _Stop
             return
         if name == "c":
-            self._store(self.cell)
+            self.store(self.cell)
             self.cell = None
         elif name == self.target and name != "is":
             self.values[name] = "".join(self.parts)
@@ -470,24 +650,33 @@ class _SheetParser(_TextCollector):
         elif self.target == "is":
             self.text_end(name)
 
-    def _store(self, attrs: dict[str, str]) -> None:
+    def store(self, attrs: dict[str, str]) -> None:
+        """The cell that ends, from its attributes and the ``values`` of its elements."""
         if self.row < 0:
             raise self._bad("的单元格不在任何行中")
         if self.col > self.last_col:
             return
-        kind = attrs.get("t", "n")
-        text = self.values.get("v")
-        if kind == "s" and text is not None:
-            index = _int(text, -1)
-            if index < 0:
-                raise self._bad(f"{a1(self.row, self.col)} 的共享字符串编号“{text[:20]}”有误")
-            text = str(index)
-        elif kind in ("str", "inlineStr") and text is not None:
-            text = _unescape(text)
-        style = attrs.get("s")
-        self.cells[self.row, self.col] = RawCell(
-            kind, text, self.values.get("f"), _int(style, 0) if style else 0
-        )
+        cell = _raw_cell(attrs, self.values)
+        if cell is None:
+            text = self.values.get("v") or ""
+            raise self._bad(f"{a1(self.row, self.col)} 的共享字符串编号“{text[:20]}”有误")
+        self.cells[self.row, self.col] = cell
+
+
+def _raw_cell(attrs: Mapping[str, str], values: Mapping[str, str]) -> RawCell | None:
+    """A cell from its attributes and the text of its ``<v>`` (or ``<is>``) and ``<f>``; None if
+    it is a shared string whose number is no number."""
+    kind = attrs.get("t", "n")
+    text = values.get("v")
+    if kind == "s" and text is not None:
+        index = _int(text, -1)
+        if index < 0:
+            return None
+        text = str(index)
+    elif kind in ("str", "inlineStr") and text is not None:
+        text = _unescape(text)
+    style = attrs.get("s")
+    return RawCell(kind, text, values.get("f"), _int(style, 0) if style else 0)
 
 
 def _int(text: str, default: int) -> int:
@@ -495,25 +684,12 @@ def _int(text: str, default: int) -> int:
     return int(text) if text.isdigit() and len(text) < 10 else default
 
 
-class _StringTable(_TextCollector):
-    """The shared strings, parsed as far as needed and resumed when more are needed; rich-text
-    runs are joined."""
+class _Strings(_TextCollector):
+    """The shared strings in document order; rich-text runs are joined."""
 
-    def __init__(self, book: Workbook, part: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.book, self.part = book, part
-        self.source = _member(book.zf, book.name, part, "strings")
-        self.parser = _parser(self)
-        self.at = 0
         self.items: list[str] = []
-
-    def upto(self, last: int) -> list[str]:
-        """At least the strings 0…``last``, unless the table ends first."""
-        while len(self.items) <= last and self.at <= len(self.source):
-            chunk = self.source[self.at : self.at + _STRINGS_CHUNK]
-            self.at += _STRINGS_CHUNK
-            _feed(self.book.name, self.part, self.parser, chunk, self.at > len(self.source))
-        return self.items
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.text_start(_local(name))
@@ -526,7 +702,25 @@ class _StringTable(_TextCollector):
             self.text_end(tag)
 
 
-def _parse_date_styles(book: Workbook, part: str) -> frozenset[int]:
+class _StringTable(_Strings):
+    """The shared strings, parsed as far as needed and resumed when more are needed."""
+
+    def __init__(self, book: str, part: str, source: bytes) -> None:
+        super().__init__()
+        self.book, self.part, self.source = book, part, source
+        self.parser = _parser(self)
+        self.at = 0
+
+    def upto(self, last: int) -> list[str]:
+        """At least the strings 0…``last``, unless the table ends first."""
+        while len(self.items) <= last and self.at <= len(self.source):
+            chunk = self.source[self.at : self.at + _STRINGS_CHUNK]
+            self.at += _STRINGS_CHUNK
+            _feed(self.book, self.part, self.parser, chunk, self.at > len(self.source))
+        return self.items
+
+
+def _parse_date_styles(book: str, part: str, source: bytes) -> frozenset[int]:
     """Indexes of the cell formats (``cellXfs``) that show numbers as dates or times."""
 
     class Styles(_Handler):
@@ -550,7 +744,7 @@ def _parse_date_styles(book: Workbook, part: str) -> frozenset[int]:
                 raise _Stop
 
     handler = Styles()
-    book.parse(part, "styles", handler)
+    _expat(book, part, source, handler)
     dates = {i for i, f in handler.formats.items() if _is_date_format(f)}
     dates |= _DATE_FORMATS - handler.formats.keys()
     return frozenset(i for i, fmt in enumerate(handler.xfs) if fmt in dates)
@@ -560,3 +754,395 @@ def _is_date_format(code: str) -> bool:
     """Whether a number format code shows a date or time (``yyyy"年"m"月"``, ``[h]:mm``)."""
     section = _FORMAT_NOISE.sub("", code.split(";", 1)[0]).lower()
     return section != "general" and any(ch in section for ch in "ymdhs")
+
+
+# --------------------------------------------------------------------------- fast reading
+#
+# What expat would make of a part, found without a callback per element.  The part before the
+# first token goes through expat itself (``_head``); after it the bytes are cut into tokens by a
+# loose pattern that must leave no gap, and each distinct token is read once by a strict pattern
+# (``_CELL``, ``_ROW``…: attributes without references or line breaks, text without a CR or
+# ``]]>``, only the five named references and character numbers) or by expat on that token
+# alone, and the result kept in ``_TOKENS``.  Whatever either reader does not vouch for returns
+# None, and the caller uses the full parser.
+
+_WS = rb"[ \t\r\n]*"
+_B_SPACE = b" \t\r\n"
+#: One element or row tag of ``<sheetData>``, with the white space before it (loose: a strict
+#: pattern reads each token).
+_TOKEN = re.compile(
+    _WS + rb"(?:<c(?=[ \t\r\n/>])[^>]*/>"
+    rb"|<c(?=[ \t\r\n/>])[^>]*>[^<]*(?:<(?!/c[ \t\r\n]*>)[^<]*)*</c" + _WS + rb">"
+    rb"|<row(?=[ \t\r\n/>])[^>]*>|</row" + _WS + rb">)"
+)
+_SI_TOKEN = re.compile(
+    _WS + rb"(?:<si(?=[ \t\r\n/>])[^>]*/>"
+    rb"|<si(?=[ \t\r\n/>])[^>]*>[^<]*(?:<(?!/si[ \t\r\n]*>)[^<]*)*</si" + _WS + rb">)"
+)
+_SHEET_DATA = re.compile(rb"<sheetData(?=[ \t\r\n/>])[^>]*?(/?)>")
+_SHEET_DATA_END = re.compile(rb"</sheetData" + _WS + rb">")
+_SI_START = re.compile(rb"<si(?=[ \t\r\n/>])[^>]*>")
+_SST_END = re.compile(rb"</sst" + _WS + rb">" + _WS)
+
+_S = r"[ \t\r\n]*"
+_ATTRS = (r"((?:[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9_.:]*" + _S
+          + r"""=""" + _S + r"""(?:"[^"<>&\t\n\r]*"|'[^'<>&\t\n\r]*'))*)""" + _S)
+_TEXT = r"([^<]*)"
+_CELL = re.compile(
+    _S + "<c" + _ATTRS + "(?:/>|>" + _S
+    + "(?:<f" + _ATTRS + "(?:/>|>" + _TEXT + "</f" + _S + ">)" + _S + ")?"
+    + "(?:<v" + _ATTRS + "(?:/>|>" + _TEXT + "</v" + _S + ">)" + _S + ")?"
+    + "(?:<is()" + _S + "(?:/>|>" + _S
+    + "(?:<t" + _ATTRS + "(?:/>|>" + _TEXT + "</t" + _S + ">)" + _S + ")?"
+    + "</is" + _S + ">)" + _S + ")?"
+    + "</c" + _S + ">)"
+)
+#: The cell most writers write for a number, a shared string or a formula with its result, in
+#: this attribute order; printable ASCII text without ``&``, ``<`` or ``>``.
+_PLAIN_CELL = re.compile(
+    rb'[ \t\n]*<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="([0-9]{1,9})")?'
+    rb'(?: t="(n|s|str|b|e|d)")?(?:/>|>'
+    rb'(?:<f(?: aca="(?:false|true)")?>([\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*)</f>)?'
+    rb"(?:<v>([\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*)</v>)?</c>)"
+)
+_ROW = re.compile(_S + "<row" + _ATTRS + "(/?)>")
+_ROW_END = re.compile(_S + "</row" + _S + ">")
+_SI = re.compile(_S + "<si" + _S + "(?:/>|>" + _S
+                 + "(?:<t" + _ATTRS + "(?:/>|>" + _TEXT + "</t" + _S + ">)" + _S + ")?"
+                 + "</si" + _S + ">)")
+_PAIR = re.compile(r"""[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')""")
+#: Characters expat refuses in a document (or, CR, turns into LF), and the end of a CDATA section.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|]]>")
+_REFERENCE = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+
+class _Kept(dict[bytes, _T]):
+    """What each token seen so far is, forgotten all at once when the tokens kept pass ``budget``
+    bytes (a worker reading thousands of files stays within a few MB)."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.budget = budget
+        self.size = 0
+
+    def keep(self, token: bytes, value: _T) -> None:
+        if self.size + len(token) > self.budget:
+            self.clear()
+            self.size = 0
+        self[token] = value
+        self.size += len(token)
+
+
+#: Each token of ``<sheetData>``: ``(_ROW_TAG, number or None, closed)``, ``(_ROW_CLOSE,)`` or
+#: ``(_CELL_TAG, (row, col) or None, cell or None for a bad shared-string number)``.
+_TOKENS: _Kept[tuple[object, ...]] = _Kept(8 * MB)
+_SI_TEXTS: _Kept[str] = _Kept(8 * MB)
+_HEADS: _Kept[bool] = _Kept(1 * MB)
+_ROW_TAG, _ROW_CLOSE, _CELL_TAG = 0, 1, 2
+_CELL_EVENTS = frozenset({"c", "row", "sheetData"})
+_STRING_EVENTS = frozenset({"si", "t", "rPh"})
+
+
+def fast_grid(data: bytes, last_row: int, last_col: int) -> Grid | None:
+    """What :func:`full_grid` gives for a worksheet whose bytes ``data`` run at least through
+    ``</sheetData>``, or None where only the full parser can tell (it may then refuse)."""
+    found = _SHEET_DATA.search(data)
+    if found is None or not _head(data, found.start(), found.end(), b"sheetData"):
+        return None
+    if found.group(1):
+        return {}
+    begin = found.end()
+    end = data.find(b"</sheetData", begin)
+    if end < 0 or _SHEET_DATA_END.match(data, end) is None:
+        return None
+    stop = end
+    while stop > begin and data[stop - 1] in _B_SPACE:
+        stop -= 1
+    tokens = _TOKEN.findall(data, begin, stop)
+    if sum(map(len, tokens)) != stop - begin:
+        return None
+    grid: Grid = {}
+    row = col = -1
+    in_row = False
+    known = _TOKENS
+    for token in tokens:
+        info = known.get(token)
+        if info is None:
+            info = _read_token(token)
+            if info is None:
+                return None
+            known.keep(token, info)
+        what = info[0]
+        if what == _CELL_TAG:
+            if not in_row:
+                return None
+            pos = info[1]
+            if pos is None:
+                col += 1
+            else:
+                if pos[0] != row or pos[1] <= col:  # type: ignore[index]
+                    return None
+                col = pos[1]  # type: ignore[index]
+            if col <= last_col:
+                if info[2] is None:
+                    return None
+                grid[row, col] = info[2]  # type: ignore[assignment]
+        elif what == _ROW_TAG:
+            if in_row:
+                return None
+            number = info[1]
+            new: int = row + 1 if number is None else number  # type: ignore[assignment]
+            if not row < new < MAX_ROWS:
+                return None
+            if new > last_row:
+                return grid
+            row, col, in_row = new, -1, not info[2]
+        else:
+            if not in_row:
+                return None
+            in_row = False
+    return None if in_row else grid
+
+
+def fast_strings(data: bytes) -> tuple[str, ...] | None:
+    """Every shared string of the table ``data``, as :class:`_StringTable` reads them, or None
+    where only that parser can tell."""
+    found = _SI_START.search(data)
+    if found is None or not _head(data, found.start(), found.end(), b"si"):
+        return None
+    begin = found.start()
+    end = data.rfind(b"</sst")
+    if end < begin or _SST_END.fullmatch(data, end) is None:
+        return None
+    stop = end
+    while stop > begin and data[stop - 1] in _B_SPACE:
+        stop -= 1
+    tokens = _SI_TOKEN.findall(data, begin, stop)
+    if sum(map(len, tokens)) != stop - begin:
+        return None
+    known = _SI_TEXTS
+    out = []
+    for token in tokens:
+        text = known.get(token)
+        if text is None:
+            text = _read_si(token)
+            if text is None:
+                return None
+            known.keep(token, text)
+        out.append(text)
+    return tuple(out)
+
+
+class _Head(_Handler):
+    """The part of a document before the first token: the token's start tag must be where it was
+    found, as a child of the root for ``<si>``, with nothing before it that the cell or string
+    parser would act on, in a document encoded in UTF-8."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+        self.watched = _CELL_EVENTS if target == "sheetData" else _STRING_EVENTS
+        self.depth = 0
+        self.root = ""
+        self.at = -1
+        self.encoding_ok = True
+        self.parser: XMLParserType | None = None
+
+    def declared(self, version: str | None, encoding: str | None, standalone: int) -> None:
+        self.encoding_ok = encoding is None or encoding.lower() == "utf-8"
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == self.target and (self.target == "sheetData" or (self.depth, self.root) == (1, "sst")):
+            assert self.parser is not None
+            self.at = self.parser.CurrentByteIndex
+            raise _Stop
+        if _local(name) in self.watched:
+            raise _Unusual
+        self.root = self.root or name
+        self.depth += 1
+
+    def end(self, name: str) -> None:
+        if _local(name) in self.watched:
+            raise _Unusual
+        self.depth -= 1
+
+
+def _head(data: bytes, start: int, stop: int, target: bytes) -> bool:
+    """Whether expat reads ``data[:stop]`` up to the start tag of ``target`` at ``start``, and
+    nothing before it matters (see :class:`_Head`); remembered per head."""
+    head = target + b" " + data[:stop]
+    known = _HEADS.get(head)
+    if known is not None:
+        return known
+    handler = _Head(target.decode())
+    parser = _parser(handler)
+    handler.parser = parser
+    parser.XmlDeclHandler = handler.declared
+    ok = False
+    try:
+        parser.Parse(data[:stop], False)
+    except _Stop:
+        ok = handler.at == start and handler.encoding_ok
+    except (_Unusual, ExpatError, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden,
+            ValueError, OverflowError):
+        ok = False
+    _HEADS.keep(head, ok)
+    return ok
+
+
+def _read_token(token: bytes) -> tuple[object, ...] | None:
+    """What one token of ``<sheetData>`` is (see ``_TOKENS``), or None if expat would refuse it
+    or it needs the context only the full parser has."""
+    plain = _PLAIN_CELL.fullmatch(token)
+    if plain is not None:
+        ref, style, kind, formula, value = (g.decode() if g is not None else None
+                                            for g in plain.groups())
+        attrs = {"t": kind} if kind else {}
+        if style:
+            attrs["s"] = style
+        values = {"v": value} if value is not None else {}
+        if formula is not None:
+            values["f"] = formula
+        return _cell_info(ref, _raw_cell(attrs, values))
+    try:
+        text = token.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lead = text.lstrip(" \t\r\n")[1:2]
+    if lead == "c":
+        return _read_cell(token, text)
+    if _CONTROL.search(text):
+        return None
+    if lead == "r":
+        row = _ROW.fullmatch(text)
+        row_attrs = _attrs(row.group(1)) if row else None
+        if row is None or row_attrs is None:
+            return None
+        number = row_attrs.get("r")
+        return (_ROW_TAG, None if number is None else _int(number, 0) - 1, bool(row.group(2)))
+    return (_ROW_CLOSE,) if _ROW_END.fullmatch(text) else None
+
+
+def _read_cell(token: bytes, text: str) -> tuple[object, ...] | None:
+    found = _CELL.fullmatch(text) if not _CONTROL.search(text) else None
+    if found is None:
+        return _expat_cell(token)
+    attrs = _attrs(found.group(1))
+    if attrs is None or any(_attrs(found.group(g) or "") is None for g in (2, 4, 7)):
+        return None
+    values: dict[str, str] = {}
+    if found.group(2) is not None:
+        values["f"] = found.group(3) or ""
+    if found.group(4) is not None:
+        values["v"] = found.group(5) or ""
+    for key, value in values.items():
+        if "&" in value:
+            decoded = _references(value)
+            if decoded is None:
+                return None
+            values[key] = decoded
+    if found.group(6) is not None:
+        inline = _references(found.group(8) or "")
+        if inline is None:
+            return None
+        values["v"] = _unescape(inline)
+    return _cell_info(attrs.get("r"), _raw_cell(attrs, values))
+
+
+def _cell_info(ref: str | None, cell: RawCell | None) -> tuple[object, ...] | None:
+    if ref is None:
+        return (_CELL_TAG, None, cell)
+    pos = parse_a1(ref)
+    return None if pos is None else (_CELL_TAG, pos, cell)
+
+
+class _OneCell(_SheetParser):
+    """One ``<c>`` element read on its own by the full parser's own handler, wherever it is."""
+
+    def __init__(self) -> None:
+        super().__init__("", "", MAX_ROWS, MAX_COLS)
+        self.row = 0
+        self.refs: list[str | None] = []
+        self.found: list[RawCell | None] = []
+
+    def place(self, ref: str | None) -> None:
+        self.refs.append(ref)
+
+    def store(self, attrs: dict[str, str]) -> None:
+        self.found.append(_raw_cell(attrs, self.values))
+
+    def pristine(self) -> bool:
+        """Whether the handler is as a new one: the full parser reads the next token the same."""
+        return (self.cell is None and self.target is None and not self.collecting
+                and not self.phonetic)
+
+
+def _expat_cell(token: bytes) -> tuple[object, ...] | None:
+    """A cell token outside the strict pattern, read by expat alone (rich inline text, a CR,
+    a prefix…)."""
+    handler = _OneCell()
+    if not _parse_alone(handler, b"<x>" + token + b"</x>") or not handler.pristine():
+        return None
+    if len(handler.refs) != 1 or len(handler.found) != 1:
+        return None
+    return _cell_info(handler.refs[0], handler.found[0])
+
+
+def _read_si(token: bytes) -> str | None:
+    """The text of one ``<si>`` token as :class:`_Strings` reads it, or None if expat would
+    refuse it."""
+    try:
+        text = token.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    found = _SI.fullmatch(text) if not _CONTROL.search(text) else None
+    if found is not None and _attrs(found.group(1) or "") is not None:
+        plain = _references(found.group(2) or "")
+        if plain is not None:
+            return _unescape(plain)
+    handler = _Strings()
+    if (not _parse_alone(handler, b"<sst>" + token + b"</sst>") or len(handler.items) != 1
+            or handler.collecting or handler.phonetic):
+        return None
+    return handler.items[0]
+
+
+def _parse_alone(handler: _Handler, document: bytes) -> bool:
+    """Whether expat parses ``document`` into ``handler`` without a complaint."""
+    try:
+        _parser(handler).Parse(document, True)
+    except (_Stop, ExpatError, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden,
+            UnreadableInput, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _attrs(text: str) -> dict[str, str] | None:
+    """The attributes of a tag that matched a strict pattern; None if one is given twice."""
+    pairs = _PAIR.findall(text)
+    attrs = {name: double or single for name, double, single in pairs}
+    return attrs if len(attrs) == len(pairs) else None
+
+
+def _references(text: str) -> str | None:
+    """``text`` with its references replaced as expat does; None if one is not a reference to a
+    character a document may hold (or a bare ``&``)."""
+    if "&" not in text:
+        return text
+    wrong = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal wrong
+        if m.group(1):
+            return _NAMED[m.group(1)]
+        code = int(m.group(2)) if m.group(2) else int(m.group(3), 16)
+        if not (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+                or 0x10000 <= code <= 0x10FFFF):
+            wrong = True
+            return ""
+        return chr(code)
+
+    out, count = _REFERENCE.subn(one, text)
+    return None if wrong or count != text.count("&") else out
