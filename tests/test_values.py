@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xlreport.checks import values
 from xlreport.checks.problems import CODES
 from xlreport.checks.values import (
     BLANK_TOKENS,
@@ -468,3 +469,30 @@ def test_any_text_parses_without_raising(text: str, kind: str) -> None:
         assert got.value == text.strip(SPACES)
     if kind in ("count", "signed_count", "money"):
         assert got.is_error or got.code == "blank"
+
+
+def _policy(raw: object, kind: str, years: tuple[int, int]) -> Parsed:
+    """The value policy without its shortcuts for plain integers and empty cells."""
+    try:
+        return values._parse(raw, KINDS[kind], years)  # type: ignore[arg-type]
+    except values._Bad as bad:
+        return Parsed(None, bad.code, "error", bad.hint)
+
+
+numeric_texts = st.one_of(
+    st.text("0123456789", max_size=18),
+    st.text("0123456789٣²１ +-.eE", max_size=8),
+    st.integers(0, 10**16).map(str),
+)
+
+
+@given(numeric_texts, st.sampled_from(list(KINDS)), st.sampled_from([(2000, 2100), (2019, 2030), (0, 9)]))
+def test_the_shortcuts_give_what_the_policy_gives(text: str, kind: str, years: tuple[int, int]) -> None:
+    """Plain integers (the commonest cell) and empty cells are answered from a table; the answer
+    is the policy's, value (type and spelling), code, severity and hint, the first time and after."""
+    for raw in (XmlNumber(text), None):
+        expected = _policy(raw, kind, years)
+        for _ in range(2):
+            got = parse(raw, kind, year_range=years)
+            assert (repr(got.value), got.code, got.severity, got.hint) == (
+                repr(expected.value), expected.code, expected.severity, expected.hint)

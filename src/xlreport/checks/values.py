@@ -201,10 +201,49 @@ def described(raw: Raw | Decimal) -> str:
 
 def parse(raw: Raw, kind_name: str, *, year_range: tuple[int, int] = (2000, 2100)) -> Parsed:
     """The typed value of ``raw`` — what a workbook cell holds — read as the kind ``kind_name``."""
+    if raw.__class__ is XmlNumber:
+        plain = _plain_integer(raw, kind_name, year_range)
+        if plain is not None:
+            return plain
+    elif raw is None:
+        blank = _BLANK.get(kind_name)
+        if blank is None:
+            blank = _BLANK[kind_name] = _parse(None, kind(kind_name), year_range)
+        return blank
     try:
         return _parse(raw, kind(kind_name), year_range)
     except _Bad as bad:
         return Parsed(None, bad.code, "error", bad.hint)
+
+
+#: What an empty cell of each kind is (it does not depend on the years).
+_BLANK: dict[str, Parsed] = {}
+#: Results of the commonest cell of all, a plain integer in a number or year cell, by
+#: (text, kind, years): what :func:`_parse` gives for it (``tests/test_values.py`` checks).
+_PLAIN: dict[tuple[str, str, tuple[int, int]], Parsed] = {}
+
+
+def _plain_integer(raw: str, kind_name: str, year_range: tuple[int, int]) -> Parsed | None:
+    """:func:`parse` of a numeric cell whose text is 1–15 ASCII digits, read as a number (count,
+    amount) or a year in ``year_range``; None for anything else."""
+    key = (raw, kind_name, year_range)
+    known = _PLAIN.get(key)
+    if known is not None:
+        return known
+    if not (0 < len(raw) <= 15 and raw.isascii() and raw.isdigit()):
+        return None
+    cell_kind = kind(kind_name)
+    number = int(raw)
+    if cell_kind.family == "number":
+        value: int | Decimal = Decimal(number) if cell_kind.places else number
+    elif cell_kind.family == "year" and year_range[0] <= number <= year_range[1]:
+        value = number
+    else:
+        return None
+    if len(_PLAIN) >= 50_000:
+        _PLAIN.clear()
+    known = _PLAIN[key] = Parsed(value)
+    return known
 
 
 def parse_json(
