@@ -249,7 +249,7 @@ def _strings(draw: st.DrawFn, odd: bool) -> bytes:
     items = []
     for _ in range(draw(st.integers(0, 6))):
         shape = _pick(draw, ["t", "t", "preserve", "rich", "rph", "empty", "t_empty", "two"],
-                      ["prefix", "attr", "stray"], odd)
+                      ["prefix", "attr", "stray", "split"], odd)
         text = draw(_text(odd))
         items.append({
             "t": f"<si><t>{text}</t></si>",
@@ -263,6 +263,7 @@ def _strings(draw: st.DrawFn, odd: bool) -> bytes:
             "prefix": f"<x:si><x:t>{text}</x:t></x:si>",
             "attr": f'<si a="1"><t>{text}</t></si>',
             "stray": f"<si><t>{text}</t></si><t>stray</t>",
+            "split": "<si><r><t>a&am</t></r><r><t>p;b</t></r></si>",
         }[shape])
     decl = _pick(draw, ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n', ""],
                  ['<?xml version="1.0" encoding="ISO-8859-1"?>', '<!DOCTYPE x [<!ENTITY e "e">]>'], odd)

@@ -125,19 +125,17 @@ class Workbook:
         for the cells returned, and only as far into the table as they need.
         """
         grids: dict[str, Grid] = {}
+        shared: list[tuple[Grid, tuple[int, int], RawCell, int]] = []
         for name, (last_row, last_col) in wanted.items():
             entry = self.sheet(name)
             if entry is None or entry.part is None:
                 raise UnreadableInput(f"工作簿“{self.name}”中找不到工作表“{name}”", code="damaged")
-            grids[name] = self._grid(entry.name, entry.part, last_row, last_col)
-        indexes = {int(c.text or 0) for g in grids.values() for c in g.values() if c.type == "s"}
-        if indexes:
-            strings = self._strings(max(indexes))
-            for grid in grids.values():
-                for pos, cell in grid.items():
-                    if cell.type == "s":
-                        grid[pos] = RawCell("s", strings[int(cell.text or 0)], cell.formula,
-                                            cell.style)
+            grid = grids[name] = self._grid(entry.name, entry.part, last_row, last_col)
+            shared += [(grid, pos, c, int(c.text or 0)) for pos, c in grid.items() if c.type == "s"]
+        if shared:
+            strings = self._strings(max(index for *_, index in shared))
+            for grid, pos, cell, index in shared:
+                grid[pos] = RawCell("s", strings[index], cell.formula, cell.style)
         return grids
 
     def _grid(self, sheet: str, part: str, last_row: int, last_col: int) -> Grid:
@@ -253,6 +251,15 @@ def open_workbook(data: bytes, name: str, zf: zipfile.ZipFile | None = None) -> 
         for sheet, state, rid in info.sheets
     )
     return Workbook(name, zf, sheets, info.names, info.locked, info.date1904, rels, data)
+
+
+def forget() -> None:
+    """Drop every part and token kept from the workbooks read so far: the next read costs what
+    the first read of a process costs."""
+    _PARTS.clear()
+    for kept in (_TOKENS, _SI_TEXTS, _HEADS):
+        kept.clear()
+        kept.size = 0
 
 
 def _book_info(name: str) -> Callable[[str, bytes], tuple[_WorkbookHandler, bool]]:
@@ -798,18 +805,36 @@ _CELL = re.compile(
     + "</c" + _S + ">)"
 )
 #: The cell most writers write for a number, a shared string or a formula with its result, in
-#: this attribute order; printable ASCII text without ``&``, ``<`` or ``>``.
+#: this attribute order; text of printable characters without ``<`` or ``>``, ``&`` only in a
+#: named reference (bytes past ASCII must still decode, as UTF-8, to characters expat takes).
+_PLAIN_CHARS = rb"[\x20-\x25\x27-\x3b\x3d\x3f-\x7e\x80-\xff]*"
+_PLAIN_TEXT = rb"(" + _PLAIN_CHARS + rb"(?:&(?:lt|gt|amp|quot|apos);" + _PLAIN_CHARS + rb")*)"
 _PLAIN_CELL = re.compile(
     rb'[ \t\n]*<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="([0-9]{1,9})")?'
     rb'(?: t="(n|s|str|b|e|d)")?(?:/>|>'
-    rb'(?:<f(?: aca="(?:false|true)")?>([\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*)</f>)?'
-    rb"(?:<v>([\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*)</v>)?</c>)"
+    rb'(?:<f(?: aca="(?:false|true)")?>' + _PLAIN_TEXT + rb"</f>)?"
+    rb"(?:<v>" + _PLAIN_TEXT + rb"</v>)?</c>)"
 )
 _ROW = re.compile(_S + "<row" + _ATTRS + "(/?)>")
 _ROW_END = re.compile(_S + "</row" + _S + ">")
 _SI = re.compile(_S + "<si" + _S + "(?:/>|>" + _S
                  + "(?:<t" + _ATTRS + "(?:/>|>" + _TEXT + "</t" + _S + ">)" + _S + ")?"
                  + "</si" + _S + ">)")
+_ANY_ATTRS = (r"(?:[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9_.:]*" + _S + "=" + _S
+              + r"""(?:"[^"<>&\t\n\r]*"|'[^'<>&\t\n\r]*'))*""" + _S)
+#: A rich-text string: runs of text, each with its font (``rPr``: empty elements of the usual
+#: names), as Excel and LibreOffice write them.
+_SI_RICH = re.compile(
+    _S + "<si" + _S + ">" + _S + "(?:<r" + _S + ">" + _S
+    + "(?:<rPr" + _S + ">(?:" + _S + "<(?:b|i|u|strike|sz|color|rFont|family|charset|scheme"
+    + "|vertAlign|outline|shadow|condense|extend)" + _ANY_ATTRS + "/>)*" + _S + "</rPr" + _S
+    + ">" + _S + ")?"
+    + "<t" + _ANY_ATTRS + "(?:/>|>[^<]*</t" + _S + ">)" + _S + "</r" + _S + ">" + _S + ")+"
+    + "</si" + _S + ">"
+)
+_RUN_TEXT = re.compile("<t(?:[ \t\r\n][^>]*)?>([^<]*)</t")
+#: An attribute given twice in one tag (or what looks like it: then expat decides).
+_REPEATED_ATTR = re.compile(r"[ \t\r\n]([^ \t\r\n=<>]+)" + _S + "=[^<>]*?[ \t\r\n]\\1" + _S + "=")
 _PAIR = re.compile(r"""[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')""")
 #: Characters expat refuses in a document (or, CR, turns into LF), and the end of a CDATA section.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|]]>")
@@ -836,11 +861,13 @@ class _Kept(dict[bytes, _T]):
 
 
 #: Each token of ``<sheetData>``: ``(_ROW_TAG, number or None, closed)``, ``(_ROW_CLOSE,)`` or
-#: ``(_CELL_TAG, (row, col) or None, cell or None for a bad shared-string number)``.
+#: ``(_CELL_TAG, row, col (both -1 without a reference), cell or None for a bad shared-string
+#: number, or _LATER: a plain cell made when first wanted)``.
 _TOKENS: _Kept[tuple[object, ...]] = _Kept(8 * MB)
 _SI_TEXTS: _Kept[str] = _Kept(8 * MB)
 _HEADS: _Kept[bool] = _Kept(1 * MB)
 _ROW_TAG, _ROW_CLOSE, _CELL_TAG = 0, 1, 2
+_LATER = object()
 _CELL_EVENTS = frozenset({"c", "row", "sheetData"})
 _STRING_EVENTS = frozenset({"si", "t", "rPh"})
 
@@ -854,8 +881,10 @@ def fast_grid(data: bytes, last_row: int, last_col: int) -> Grid | None:
     if found.group(1):
         return {}
     begin = found.end()
-    end = data.find(b"</sheetData", begin)
-    if end < 0 or _SHEET_DATA_END.match(data, end) is None:
+    # The last one: any before it breaks the tokens (the reader hands over the bytes through the
+    # first, so the last is the first).
+    end = data.rfind(b"</sheetData")
+    if end < begin or _SHEET_DATA_END.match(data, end) is None:
         return None
     stop = end
     while stop > begin and data[stop - 1] in _B_SPACE:
@@ -878,17 +907,21 @@ def fast_grid(data: bytes, last_row: int, last_col: int) -> Grid | None:
         if what == _CELL_TAG:
             if not in_row:
                 return None
-            pos = info[1]
-            if pos is None:
+            at = info[2]
+            if at < 0:  # type: ignore[operator]
                 col += 1
+            elif info[1] != row or at <= col:  # type: ignore[operator]
+                return None
             else:
-                if pos[0] != row or pos[1] <= col:  # type: ignore[index]
-                    return None
-                col = pos[1]  # type: ignore[index]
+                col = at  # type: ignore[assignment]
             if col <= last_col:
-                if info[2] is None:
+                cell = info[3]
+                if cell is _LATER:
+                    cell = _plain_cell(token)
+                    known[token] = (*info[:3], cell)
+                if cell is None:
                     return None
-                grid[row, col] = info[2]  # type: ignore[assignment]
+                grid[row, col] = cell  # type: ignore[assignment]
         elif what == _ROW_TAG:
             if in_row:
                 return None
@@ -996,16 +1029,8 @@ def _read_token(token: bytes) -> tuple[object, ...] | None:
     """What one token of ``<sheetData>`` is (see ``_TOKENS``), or None if expat would refuse it
     or it needs the context only the full parser has."""
     plain = _PLAIN_CELL.fullmatch(token)
-    if plain is not None:
-        ref, style, kind, formula, value = (g.decode() if g is not None else None
-                                            for g in plain.groups())
-        attrs = {"t": kind} if kind else {}
-        if style:
-            attrs["s"] = style
-        values = {"v": value} if value is not None else {}
-        if formula is not None:
-            values["f"] = formula
-        return _cell_info(ref, _raw_cell(attrs, values))
+    if plain is not None and (token.isascii() or _characters(token)):
+        return _cell_info(plain.group(1).decode(), _LATER)
     try:
         text = token.decode("utf-8")
     except UnicodeDecodeError:
@@ -1025,12 +1050,37 @@ def _read_token(token: bytes) -> tuple[object, ...] | None:
     return (_ROW_CLOSE,) if _ROW_END.fullmatch(text) else None
 
 
+def _characters(token: bytes) -> bool:
+    """Whether ``token`` is UTF-8 of characters expat takes (``_PLAIN_CELL`` has let no control
+    character through)."""
+    try:
+        token.decode()
+    except UnicodeDecodeError:
+        return False
+    return b"\xef\xbf\xbe" not in token and b"\xef\xbf\xbf" not in token  # U+FFFE, U+FFFF
+
+
+def _plain_cell(token: bytes) -> RawCell | None:
+    """The cell of a token that matched ``_PLAIN_CELL`` and holds only characters expat takes;
+    None for a bad shared-string number."""
+    found = _PLAIN_CELL.fullmatch(token)
+    assert found is not None
+    _, style, kind, formula, value = found.groups()
+    attrs = {"t": kind.decode()} if kind else {}
+    if style:
+        attrs["s"] = style.decode()
+    values = {"v": _named(value.decode())} if value is not None else {}
+    if formula is not None:
+        values["f"] = _named(formula.decode())
+    return _raw_cell(attrs, values)
+
+
 def _read_cell(token: bytes, text: str) -> tuple[object, ...] | None:
     found = _CELL.fullmatch(text) if not _CONTROL.search(text) else None
     if found is None:
         return _expat_cell(token)
     attrs = _attrs(found.group(1))
-    if attrs is None or any(_attrs(found.group(g) or "") is None for g in (2, 4, 7)):
+    if attrs is None or any(found.group(g) and _attrs(found.group(g)) is None for g in (2, 4, 7)):
         return None
     values: dict[str, str] = {}
     if found.group(2) is not None:
@@ -1051,11 +1101,11 @@ def _read_cell(token: bytes, text: str) -> tuple[object, ...] | None:
     return _cell_info(attrs.get("r"), _raw_cell(attrs, values))
 
 
-def _cell_info(ref: str | None, cell: RawCell | None) -> tuple[object, ...] | None:
+def _cell_info(ref: str | None, cell: object) -> tuple[object, ...] | None:
     if ref is None:
-        return (_CELL_TAG, None, cell)
+        return (_CELL_TAG, -1, -1, cell)
     pos = parse_a1(ref)
-    return None if pos is None else (_CELL_TAG, pos, cell)
+    return None if pos is None else (_CELL_TAG, *pos, cell)
 
 
 class _OneCell(_SheetParser):
@@ -1097,11 +1147,16 @@ def _read_si(token: bytes) -> str | None:
         text = token.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    found = _SI.fullmatch(text) if not _CONTROL.search(text) else None
+    simple = not _CONTROL.search(text)
+    found = _SI.fullmatch(text) if simple else None
     if found is not None and _attrs(found.group(1) or "") is not None:
         plain = _references(found.group(2) or "")
         if plain is not None:
             return _unescape(plain)
+    if simple and _SI_RICH.fullmatch(text) and not _REPEATED_ATTR.search(text):
+        runs = [_references(run) for run in _RUN_TEXT.findall(text)]
+        if None not in runs:
+            return _unescape("".join(runs))  # type: ignore[arg-type]
     handler = _Strings()
     if (not _parse_alone(handler, b"<sst>" + token + b"</sst>") or len(handler.items) != 1
             or handler.collecting or handler.phonetic):
@@ -1126,11 +1181,21 @@ def _attrs(text: str) -> dict[str, str] | None:
     return attrs if len(attrs) == len(pairs) else None
 
 
+def _named(text: str) -> str:
+    """``text`` with its named references replaced (the only ones it has)."""
+    if "&" not in text:
+        return text
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
 def _references(text: str) -> str | None:
     """``text`` with its references replaced as expat does; None if one is not a reference to a
     character a document may hold (or a bare ``&``)."""
     if "&" not in text:
         return text
+    if "&#" not in text and text.count("&") == sum(text.count(f"&{name};") for name in _NAMED):
+        return _named(text)
     wrong = False
 
     def one(m: re.Match[str]) -> str:
