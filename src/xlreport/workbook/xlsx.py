@@ -815,6 +815,8 @@ _PLAIN_CELL = re.compile(
     rb'(?:<f(?: aca="(?:false|true)")?>' + _PLAIN_TEXT + rb"</f>)?"
     rb"(?:<v>" + _PLAIN_TEXT + rb"</v>)?</c>)"
 )
+#: The shared string most writers write: one run of such text.
+_PLAIN_SI = re.compile(rb'[ \t\n]*<si><t(?: xml:space="preserve")?>' + _PLAIN_TEXT + rb"</t></si>")
 _ROW = re.compile(_S + "<row" + _ATTRS + "(/?)>")
 _ROW_END = re.compile(_S + "</row" + _S + ">")
 _SI = re.compile(_S + "<si" + _S + "(?:/>|>" + _S
@@ -1051,8 +1053,8 @@ def _read_token(token: bytes) -> tuple[object, ...] | None:
 
 
 def _characters(token: bytes) -> bool:
-    """Whether ``token`` is UTF-8 of characters expat takes (``_PLAIN_CELL`` has let no control
-    character through)."""
+    """Whether ``token`` is UTF-8 of characters expat takes (``_PLAIN_CELL`` and ``_PLAIN_SI``
+    let no control character through)."""
     try:
         token.decode()
     except UnicodeDecodeError:
@@ -1143,6 +1145,9 @@ def _expat_cell(token: bytes) -> tuple[object, ...] | None:
 def _read_si(token: bytes) -> str | None:
     """The text of one ``<si>`` token as :class:`_Strings` reads it, or None if expat would
     refuse it."""
+    usual = _PLAIN_SI.fullmatch(token)
+    if usual is not None and (token.isascii() or _characters(token)):
+        return _unescape(_named(usual.group(1).decode()))
     try:
         text = token.decode("utf-8")
     except UnicodeDecodeError:
