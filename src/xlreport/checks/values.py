@@ -240,7 +240,7 @@ def _plain_integer(raw: str, kind_name: str, year_range: tuple[int, int]) -> Par
         value = number
     else:
         return None
-    if len(_PLAIN) >= 50_000:
+    if len(_PLAIN) >= 10_000:
         _PLAIN.clear()
     known = _PLAIN[key] = Parsed(value)
     return known

@@ -846,8 +846,9 @@ _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
 class _Kept(dict[bytes, _T]):
-    """What each token seen so far is, forgotten all at once when the tokens kept pass ``budget``
-    bytes (a worker reading thousands of files stays within a few MB)."""
+    """What each token seen so far is, forgotten all at once when what is kept passes ``budget``
+    bytes (each token counted with what it is, about ``_ENTRY`` bytes): a worker reading
+    thousands of files stays within a few MB."""
 
     def __init__(self, budget: int) -> None:
         super().__init__()
@@ -855,18 +856,19 @@ class _Kept(dict[bytes, _T]):
         self.size = 0
 
     def keep(self, token: bytes, value: _T) -> None:
-        if self.size + len(token) > self.budget:
+        if self.size > self.budget:
             self.clear()
             self.size = 0
         self[token] = value
-        self.size += len(token)
+        self.size += 2 * len(token) + _ENTRY
 
 
 #: Each token of ``<sheetData>``: ``(_ROW_TAG, number or None, closed)``, ``(_ROW_CLOSE,)`` or
 #: ``(_CELL_TAG, row, col (both -1 without a reference), cell or None for a bad shared-string
 #: number, or _LATER: a plain cell made when first wanted)``.
+_ENTRY = 400
 _TOKENS: _Kept[tuple[object, ...]] = _Kept(8 * MB)
-_SI_TEXTS: _Kept[str] = _Kept(8 * MB)
+_SI_TEXTS: _Kept[str] = _Kept(4 * MB)
 _HEADS: _Kept[bool] = _Kept(1 * MB)
 _ROW_TAG, _ROW_CLOSE, _CELL_TAG = 0, 1, 2
 _LATER = object()
