@@ -13,9 +13,14 @@ styles and XML as LibreOffice writes them).  Measured in one run:
 (1) CPU time per file (``time.process_time``) of each reader, in this process, the readers
     interleaved file by file in random order (on each file every reader once, in a shuffled
     order; the files shuffled too), so that a change of load falls on all readers alike: xlreport
-    ``read_workbook``; python-calamine reading every sheet, and only the sheets xlreport reads;
-    openpyxl ``read_only=True`` and a full load (both ``data_only=True``, every value visited).
-    Medians per kind of file, and the median over files of each file's own ratio.
+    ``read_workbook`` as a process reading many returns runs it (the parts every return of a
+    template shares parsed once, each way of writing a cell read once); python-calamine reading
+    every sheet, and only the sheets xlreport reads; openpyxl ``read_only=True`` and a full load
+    (both ``data_only=True``, every value visited).  Medians per kind of file, and the median
+    over files of each file's own ratio.  Then, in a second pass of its own (it empties what
+    the reader keeps), ``read_workbook`` with nothing kept from the files before, as the first
+    read of a process, interleaved the same way with the two calamine readers.
+    ``--cpu-only`` measures this alone.
 (2) ``xlreport collect`` over N files (its own process tree): files per second (wall), CPU per
     file (``RUSAGE_CHILDREN``), peak RSS summed over the whole tree (sampled from /proc).
 (3) One ``xlreport read f.xlsx -o out.json`` as a fresh process against ``python3 -c pass`` of the
@@ -192,6 +197,16 @@ def read_xlreport(path: Path) -> Any:
     return read_workbook(path).valid
 
 
+def forget_all() -> None:
+    """Nothing kept from the files read before, as in a new process: the parts and tokens the
+    workbook reader keeps, and the value policy's table of plain integers."""
+    from xlreport.checks import values
+    from xlreport.workbook import xlsx
+
+    xlsx.forget()
+    values._PLAIN.clear()  # the policy's own table, private to it
+
+
 def read_calamine(path: Path, sheets: frozenset[str] | None = None) -> int:
     from python_calamine import CalamineWorkbook
 
@@ -237,11 +252,23 @@ def readers() -> dict[str, Callable[[Path], Any]]:
     }
 
 
-def interleaved(corpus: list[tuple[str, Path]], seed: int) -> dict[tuple[str, str], list[float]]:
+def first_readers() -> dict[str, Callable[[Path], Any]]:
+    """The readers of the second pass: xlreport with nothing kept (emptied before the clock
+    starts, see :func:`interleaved`), and calamine."""
+    calamine = dict(list(readers().items())[1:3])
+    return {FIRST: read_xlreport, **calamine}
+
+
+#: The reader of the second pass that starts each file with nothing kept.
+FIRST = "xlreport read_workbook, nothing kept"
+
+
+def interleaved(
+    corpus: list[tuple[str, Path]], seed: int, funcs: dict[str, Callable[[Path], Any]]
+) -> dict[tuple[str, str], list[float]]:
     """CPU seconds of every reader on every file: (kind, reader) → one time per file, in file
     order of ``corpus`` (so that index i of every reader's list is the same file)."""
     rng = random.Random(seed)
-    funcs = readers()
     for read in funcs.values():  # imports and caches outside the timing
         read(corpus[0][1])
     order = list(range(len(corpus)))
@@ -251,6 +278,8 @@ def interleaved(corpus: list[tuple[str, Path]], seed: int) -> dict[tuple[str, st
         names = list(funcs)
         rng.shuffle(names)
         for name in names:
+            if name == FIRST:
+                forget_all()
             start = time.process_time()
             funcs[name](corpus[i][1])
             times.setdefault(i, {})[name] = time.process_time() - start
@@ -352,6 +381,11 @@ def _statuses(summary: Path) -> dict[str, int]:
 # --------------------------------------------------------------------------- main
 
 
+def _ratio(mine: list[float], theirs: list[float]) -> float:
+    """The median over files of each file's own ratio (the lists are in the same file order)."""
+    return statistics.median(a / b for a, b in zip(mine, theirs, strict=True) if b > 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000, help="N of the collect run")
@@ -363,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="LibreOffice-saved files (each also in the per-file timing)")
     parser.add_argument("--cli-runs", type=int, default=21, help="pairs of the latency runs")
     parser.add_argument("--seed", type=int, default=1, help="of the random orders")
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="only the per-file CPU time (no collect, no start-up latency)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where the corpus is kept (default: a temporary folder, deleted)")
     args = parser.parse_args(argv)
@@ -381,9 +417,11 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus = [("xlsxwriter", p) for p in files[: args.sample]]
     corpus += [("LibreOffice", p) for p in saved]
-    times = interleaved(corpus, args.seed)
-    collects = [collect_run(folders[n], work, args.jobs, env) for n in sizes]
-    base_ms, read_ms, ratio = latency(files[0], work / "one.json", args.cli_runs, env)
+    times = interleaved(corpus, args.seed, readers())
+    first = interleaved(corpus, args.seed + 1, first_readers())
+    collects = [] if args.cpu_only else [collect_run(folders[n], work, args.jobs, env) for n in sizes]
+    if not args.cpu_only:
+        base_ms, read_ms, ratio = latency(files[0], work / "one.json", args.cli_runs, env)
 
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; per-file CPU over {args.sample} xlsxwriter-filled and "
@@ -393,20 +431,29 @@ def main(argv: list[str] | None = None) -> int:
     print("| reader | " + " | ".join(f"{k}: median CPU per file | xlreport ÷ reader" for k in kinds)
           + " |")
     print("|---|" + "---:|---:|" * len(kinds))
-    for name in readers():
+    names = list(readers())
+    for name in names:
         cells = []
         for kind in kinds:
-            mine, theirs = times[kind, ours], times[kind, name]
-            per_file = statistics.median(a / b for a, b in zip(mine, theirs, strict=True) if b > 0)
-            cells += [f"{1000 * statistics.median(theirs):.2f} ms", f"{per_file:.2f}×"]
+            per_file = _ratio(times[kind, ours], times[kind, name])
+            cells += [f"{1000 * statistics.median(times[kind, name]):.2f} ms", f"{per_file:.2f}×"]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print("\n| collect | files/s (wall) | CPU per file | peak RSS, whole tree | statuses |")
-    print("|---|---:|---:|---:|---|")
-    for c in collects:
-        print(f"| N = {c['N']:,}, --jobs {args.jobs} | {c['rate']:.0f} | {c['cpu_ms']:.1f} ms | "
-              f"{c['peak_mb']:.0f} MB | {c['statuses']} (exit {c['exit']}) |")
-    print(f"\none `xlreport read f.xlsx -o out.json`: {read_ms:.0f} ms; `python3 -c pass`: "
-          f"{base_ms:.0f} ms; ratio {ratio:.1f}× (median of {args.cli_runs} pairs)")
+    print("\n| xlreport ÷ calamine (median of per-file ratios) | "
+          + " | ".join(f"{k}: all sheets | {k}: same sheets" for k in kinds) + " |")
+    print("|---|" + "---:|---:|" * len(kinds))
+    calamine = names[1:3]
+    for mine, measured in ((ours, times), (FIRST, first)):
+        cells = [f"{_ratio(measured[kind, mine], measured[kind, theirs]):.2f}×"
+                 for kind in kinds for theirs in calamine]
+        print(f"| {mine} | " + " | ".join(cells) + " |")
+    if not args.cpu_only:
+        print("\n| collect | files/s (wall) | CPU per file | peak RSS, whole tree | statuses |")
+        print("|---|---:|---:|---:|---|")
+        for c in collects:
+            print(f"| N = {c['N']:,}, --jobs {args.jobs} | {c['rate']:.0f} | {c['cpu_ms']:.1f} ms | "
+                  f"{c['peak_mb']:.0f} MB | {c['statuses']} (exit {c['exit']}) |")
+        print(f"\none `xlreport read f.xlsx -o out.json`: {read_ms:.0f} ms; `python3 -c pass`: "
+              f"{base_ms:.0f} ms; ratio {ratio:.1f}× (median of {args.cli_runs} pairs)")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -673,8 +673,11 @@ class _SheetParser(_TextCollector):
 def _raw_cell(attrs: Mapping[str, str], values: Mapping[str, str]) -> RawCell | None:
     """A cell from its attributes and the text of its ``<v>`` (or ``<is>``) and ``<f>``; None if
     it is a shared string whose number is no number."""
-    kind = attrs.get("t", "n")
-    text = values.get("v")
+    return _raw(attrs.get("t", "n"), values.get("v"), values.get("f"), attrs.get("s"))
+
+
+def _raw(kind: str, text: str | None, formula: str | None, style: str | None) -> RawCell | None:
+    """:func:`_raw_cell` from the attributes ``t`` and ``s`` and the texts it reads."""
     if kind == "s" and text is not None:
         index = _int(text, -1)
         if index < 0:
@@ -682,8 +685,7 @@ def _raw_cell(attrs: Mapping[str, str], values: Mapping[str, str]) -> RawCell | 
         text = str(index)
     elif kind in ("str", "inlineStr") and text is not None:
         text = _unescape(text)
-    style = attrs.get("s")
-    return RawCell(kind, text, values.get("f"), _int(style, 0) if style else 0)
+    return RawCell(kind, text, formula, _int(style, 0) if style else 0)
 
 
 def _int(text: str, default: int) -> int:
@@ -872,6 +874,8 @@ _SI_TEXTS: _Kept[str] = _Kept(4 * MB)
 _HEADS: _Kept[bool] = _Kept(1 * MB)
 _ROW_TAG, _ROW_CLOSE, _CELL_TAG = 0, 1, 2
 _LATER = object()
+#: A plain cell token longer than this (a long formula) is made only when its column is read.
+_LONG = 200
 _CELL_EVENTS = frozenset({"c", "row", "sheetData"})
 _STRING_EVENTS = frozenset({"si", "t", "rPh"})
 
@@ -921,7 +925,7 @@ def fast_grid(data: bytes, last_row: int, last_col: int) -> Grid | None:
             if col <= last_col:
                 cell = info[3]
                 if cell is _LATER:
-                    cell = _plain_cell(token)
+                    cell = _plain_cell(_PLAIN_CELL.fullmatch(token))  # type: ignore[arg-type]
                     known[token] = (*info[:3], cell)
                 if cell is None:
                     return None
@@ -1034,7 +1038,8 @@ def _read_token(token: bytes) -> tuple[object, ...] | None:
     or it needs the context only the full parser has."""
     plain = _PLAIN_CELL.fullmatch(token)
     if plain is not None and (token.isascii() or _characters(token)):
-        return _cell_info(plain.group(1).decode(), _LATER)
+        later = len(token) > _LONG  # made if its column is ever read
+        return _cell_info(plain.group(1).decode(), _LATER if later else _plain_cell(plain))
     try:
         text = token.decode("utf-8")
     except UnicodeDecodeError:
@@ -1064,19 +1069,13 @@ def _characters(token: bytes) -> bool:
     return b"\xef\xbf\xbe" not in token and b"\xef\xbf\xbf" not in token  # U+FFFE, U+FFFF
 
 
-def _plain_cell(token: bytes) -> RawCell | None:
+def _plain_cell(found: re.Match[bytes]) -> RawCell | None:
     """The cell of a token that matched ``_PLAIN_CELL`` and holds only characters expat takes;
     None for a bad shared-string number."""
-    found = _PLAIN_CELL.fullmatch(token)
-    assert found is not None
     _, style, kind, formula, value = found.groups()
-    attrs = {"t": kind.decode()} if kind else {}
-    if style:
-        attrs["s"] = style.decode()
-    values = {"v": _named(value.decode())} if value is not None else {}
-    if formula is not None:
-        values["f"] = _named(formula.decode())
-    return _raw_cell(attrs, values)
+    return _raw(kind.decode() if kind else "n", None if value is None else _named(value.decode()),
+                None if formula is None else _named(formula.decode()),
+                style.decode() if style else None)
 
 
 def _read_cell(token: bytes, text: str) -> tuple[object, ...] | None:
