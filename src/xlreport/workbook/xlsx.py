@@ -769,11 +769,13 @@ def _is_date_format(code: str) -> bool:
 #
 # What expat would make of a part, found without a callback per element.  The part before the
 # first token goes through expat itself (``_head``); after it the bytes are cut into tokens by a
-# loose pattern that must leave no gap, and each distinct token is read once by a strict pattern
-# (``_CELL``, ``_ROW``…: attributes without references or line breaks, text without a CR or
-# ``]]>``, only the five named references and character numbers) or by expat on that token
-# alone, and the result kept in ``_TOKENS``.  Whatever either reader does not vouch for returns
-# None, and the caller uses the full parser.
+# loose pattern that must leave no gap, and each distinct token is read once — by a pattern over
+# its bytes for the usual cell or string (``_PLAIN_CELL``, ``_PLAIN_SI``), by a strict pattern
+# of the simple grammar (``_CELL``, ``_ROW``, ``_SI``, ``_SI_RICH``: attributes without
+# references or line breaks, text without a CR or ``]]>``, only the five named references and
+# character numbers), or by expat on that token alone — and the result kept (``_TOKENS``,
+# ``_SI_TEXTS``).  Whatever none of them vouches for returns None, and the caller uses the
+# full parser.
 
 _WS = rb"[ \t\r\n]*"
 _B_SPACE = b" \t\r\n"
@@ -844,12 +846,13 @@ _PAIR = re.compile(r"""[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|]]>")
 _REFERENCE = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-
+#: What one kept token costs beside its bytes, about (the tuple, the cell, the dict entry).
+_ENTRY = 400
 
 
 class _Kept(dict[bytes, _T]):
     """What each token seen so far is, forgotten all at once when what is kept passes ``budget``
-    bytes (each token counted with what it is, about ``_ENTRY`` bytes): a worker reading
+    bytes (each token counted twice, for what it is too, and ``_ENTRY``): a worker reading
     thousands of files stays within a few MB."""
 
     def __init__(self, budget: int) -> None:
@@ -868,7 +871,6 @@ class _Kept(dict[bytes, _T]):
 #: Each token of ``<sheetData>``: ``(_ROW_TAG, number or None, closed)``, ``(_ROW_CLOSE,)`` or
 #: ``(_CELL_TAG, row, col (both -1 without a reference), cell or None for a bad shared-string
 #: number, or _LATER: a plain cell made when first wanted)``.
-_ENTRY = 400
 _TOKENS: _Kept[tuple[object, ...]] = _Kept(8 * MB)
 _SI_TEXTS: _Kept[str] = _Kept(4 * MB)
 _HEADS: _Kept[bool] = _Kept(1 * MB)
