@@ -134,7 +134,10 @@ def _dumps(entry: dict[str, Any]) -> str:
     return flat.sub(lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)) + "]", text) + "\n"
 
 
+@cache
 def _cells(spec: Spec) -> dict[str, tuple[str, bool, tuple[str, ...]]]:
+    """What a spec's cells take, to compare two specs (once per spec object: a spec is immutable;
+    a workbook of a released layout asks on every read)."""
     return {k: (c.type, c.optional, c.parts) for k, c in spec.cells.items()}
 
 
