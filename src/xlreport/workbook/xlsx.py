@@ -882,6 +882,16 @@ _CELL_EVENTS = frozenset({"c", "row", "sheetData"})
 _STRING_EVENTS = frozenset({"si", "t", "rPh"})
 
 
+def _cover(pattern: re.Pattern[bytes], data: bytes, begin: int, end: int) -> list[bytes] | None:
+    """The tokens of ``pattern`` that cover ``data[begin:end]`` (trailing whitespace left out)
+    with no gap, or None when something between them is not a token."""
+    stop = end
+    while stop > begin and data[stop - 1] in _B_SPACE:
+        stop -= 1
+    tokens = pattern.findall(data, begin, stop)
+    return tokens if sum(map(len, tokens)) == stop - begin else None
+
+
 def fast_grid(data: bytes, last_row: int, last_col: int) -> Grid | None:
     """What :func:`full_grid` gives for a worksheet whose bytes ``data`` run at least through
     ``</sheetData>``, or None where only the full parser can tell (it may then refuse)."""
@@ -896,11 +906,8 @@ def fast_grid(data: bytes, last_row: int, last_col: int) -> Grid | None:
     end = data.rfind(b"</sheetData")
     if end < begin or _SHEET_DATA_END.match(data, end) is None:
         return None
-    stop = end
-    while stop > begin and data[stop - 1] in _B_SPACE:
-        stop -= 1
-    tokens = _TOKEN.findall(data, begin, stop)
-    if sum(map(len, tokens)) != stop - begin:
+    tokens = _cover(_TOKEN, data, begin, end)
+    if tokens is None:
         return None
     grid: Grid = {}
     row = col = -1
@@ -959,11 +966,8 @@ def fast_strings(data: bytes) -> tuple[str, ...] | None:
     end = data.rfind(b"</sst")
     if end < begin or _SST_END.fullmatch(data, end) is None:
         return None
-    stop = end
-    while stop > begin and data[stop - 1] in _B_SPACE:
-        stop -= 1
-    tokens = _SI_TOKEN.findall(data, begin, stop)
-    if sum(map(len, tokens)) != stop - begin:
+    tokens = _cover(_SI_TOKEN, data, begin, end)
+    if tokens is None:
         return None
     known = _SI_TEXTS
     out = []
