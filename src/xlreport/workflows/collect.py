@@ -37,7 +37,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..checks import report
 from ..checks.report import dumps
 from ..checks.validate import Result, check
 from ..edition.load import builtin
@@ -47,10 +46,8 @@ from ..outputs import TEMP_PREFIX, Outputs, folder, hold, recover, unwritable
 from ..published.reader import SUFFIXES as PUBLISHED
 from ..published.reader import import_report
 from ..workbook.layout import layout
-from ..workbook.precheck import looks_like_workbook
 from ..workbook.reader import read_workbook
 from .merge import Loaded, load
-from .previous import of_edition, read_last_workbook
 from .roster import Roster, check_year, read_roster
 from .units import ByUnit, Identity, Listed, safe_file_name, unit_key
 
@@ -727,11 +724,8 @@ def _read_previous(
             if path.suffix.lower() in PUBLISHED:
                 imported = import_report(path)
                 loaded = Loaded(path.name, imported.source["sha256"], imported.result)
-            elif looks_like_workbook(path):
-                read = read_last_workbook(path, spec)
-                loaded = Loaded(path.name, read.source["sha256"], read.result)
             else:
-                loaded = load(path, spec=spec if of_edition(report.load(path), spec) else None)
+                loaded = _load_last(path, spec)
     except UnreadableInput as exc:
         return path, None, exc.message
     except Exception as exc:  # one bad file must never stop the run
@@ -740,6 +734,17 @@ def _read_previous(
         return path, None, "缺少单位名称或报告年度"
     values = {k: v for k in _previous_keys() if (v := loaded.result.values.get(k)) is not None}
     return path, (Identity.of(loaded.result.values), loaded.year, values), ""
+
+
+def _load_last(path: Path, spec: Spec | None) -> Loaded:
+    """Last year's JSON report or workbook: of a built-in edition, or of ``spec``'s when it is
+    not one (read once more with it, as :func:`xlreport.workflows.previous.load` does)."""
+    try:
+        return load(path)
+    except UnreadableInput as exc:
+        if spec is None or exc.code not in ("edition", "unknown_template"):
+            raise
+    return load(path, spec=spec)
 
 
 def _previous_index(

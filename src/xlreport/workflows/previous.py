@@ -68,23 +68,23 @@ def load(path: Path, spec: Spec | None = None) -> Previous:
         kept = {k: v for k, v in imported.result.values.items() if v is not None}
         doc, spec = report.nest(kept, imported.spec), imported.spec
     elif looks_like_workbook(path):
-        last = read_last_workbook(path, spec)
+        last = _read_last_workbook(path, spec)
         kept = {k: v for k, v in last.result.values.items() if v is not None}
         doc, spec = report.nest(kept, last.spec), last.spec
     else:
         doc = report.load(path)
-        spec = spec if spec is not None and of_edition(doc, spec) else for_document(doc, None, None)
+        spec = spec if spec is not None and _of_edition(doc, spec) else for_document(doc, None, None)
     unit = doc.get("unit") if isinstance(doc, Mapping) else None
     year = unit.get("year") if isinstance(unit, Mapping) else None
     return Previous(previous_values(doc, spec), _whole(year), path.name, _identity(unit, spec))
 
 
-def of_edition(doc: object, spec: Spec | None) -> bool:
+def _of_edition(doc: object, spec: Spec | None) -> bool:
     """Whether the JSON report ``doc`` declares the edition of ``spec`` (False without one)."""
     return spec is not None and isinstance(doc, dict) and edition_of(doc, None) == spec.edition
 
 
-def read_last_workbook(path: Path, spec: Spec | None) -> ReadResult:
+def _read_last_workbook(path: Path, spec: Spec | None) -> ReadResult:
     """Last year's filled workbook: of a built-in edition, or of ``spec``'s when it is not."""
     try:
         return read_workbook(path)
