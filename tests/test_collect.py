@@ -21,6 +21,7 @@ from xlreport import edition as spec
 from xlreport.checks import report
 from xlreport.workbook import template
 from xlreport.workflows import collect
+from xlreport.workflows.ledger import Ledger
 
 SPEC = spec.builtin("2021")
 HEADER = [head for head, _, _ in collect.COLUMNS]
@@ -599,11 +600,16 @@ def test_no_message_of_collect_advises_an_option_it_does_not_have(
     assert mentioned <= _options("collect") | {"--help"}, mentioned - _options("collect")
 
 
-def test_many_copies_of_one_file_get_bounded_messages() -> None:
+def test_many_copies_of_one_file_get_bounded_messages(tmp_path: Path) -> None:
     """3000 copies of one return: each names 5 others and how many there are (the message used
     to list all 2999 others, for every copy)."""
-    rows = [collect.Row(i, f"副本{i:04d}.xlsx", collect.VALID, "甲镇", 2022) for i in range(3000)]
-    collect._flag_duplicates(rows)
+    with Ledger(tmp_path / "ledger") as ledger:
+        ledger.add(collect.Row(i, f"副本{i:04d}.xlsx", collect.VALID, "甲镇", 2022)
+                   for i in reversed(range(3000)))
+        ledger.add([collect.Row(3000, "乙镇.xlsx", collect.VALID, "乙镇", 2022)])
+        collect._flag_duplicates(ledger)
+        rows = sorted(ledger.each(), key=lambda r: r.index)
+    assert rows.pop().status == collect.VALID  # one return of another unit
     first = rows[0]
     assert first.duplicates == "副本0001.xlsx、副本0002.xlsx、副本0003.xlsx、副本0004.xlsx、副本0005.xlsx 等 2999 份"
     assert first.first_error.startswith("“甲镇”2022 年度还有 2999 份报表（副本0001.xlsx、")

@@ -508,7 +508,7 @@ def collect_reports(inputs: tuple[Path, ...], out_dir: Path, previous_dir: Path 
     if done.previous_found is not None:
         say(f"上年报告：找到 {done.previous_found} 个单位。")
     counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
-    say(f"共 {len(done.files)} 个文件：{counts}。清单见 {out_dir / SUMMARY_XLSX}")
+    say(f"共 {done.files} 个文件：{counts}。清单见 {out_dir / SUMMARY_XLSX}")
     return EXIT_VALID if done.ok else EXIT_INVALID
 
 
@@ -556,8 +556,8 @@ def _pool_notes(done: Collected) -> None:
         say(f"注意：这台电脑有 {done.jobs} 个处理器核心，--jobs {done.jobs_asked} 按 {done.jobs} "
             "个进程运行（更多的进程不会更快，只会更占内存）。")
     if done.skipped:
-        say(f"已跳过 {len(done.skipped)} 个不是报表的文件（隐藏文件、锁定文件、系统文件）："
-            + "、".join(done.skipped[:5]) + ("等" if len(done.skipped) > 5 else ""))
+        say(f"已跳过 {done.skipped} 个不是报表的文件（隐藏文件、锁定文件、系统文件）："
+            + "、".join(done.skipped_shown) + ("等" if done.skipped > len(done.skipped_shown) else ""))
 
 
 @app.command("audit")
@@ -581,8 +581,7 @@ def audit_reports(inputs: tuple[Path, ...], out_dir: Path, jobs: int | None, str
         done = audit(list(inputs), out_dir, jobs=jobs, strict=strict, progress=progress)
     _pool_notes(done)
     counts = "，".join(f"{status} {n}" for status, n in done.counts().items())
-    mismatched = sum(r.narrative_count > 0 for r in done.rows)
-    say(f"共 {len(done.rows)} 个文件：{counts}；正文与统计表不符的 {mismatched} 份。"
+    say(f"共 {done.files} 个文件：{counts}；正文与统计表不符的 {done.narrative} 份。"
         f"清单见 {out_dir / SUMMARY_XLSX}")
     return EXIT_VALID if done.ok else EXIT_INVALID
 

@@ -3,7 +3,7 @@
 :func:`collect` is the whole run (:func:`gather` with the reader of filled workbooks; ``audit``
 runs the same with the reader of published reports)::
 
-    find files (sorted) → lock the results folder → [read last year's reports, index by unit
+    lock the results folder → find files (sorted) → [read last year's reports, index by unit
     and year] → read every .xlsx in worker processes (each a pure read_workbook, bounded in
     time) → [the season: flag returns of another year than the season's, match the returns
     to the list of units, add a 未交 row for each listed unit without one] → flag two files of
@@ -11,31 +11,33 @@ runs the same with the reader of published reports)::
     worst first → replace the previous results in one commit
 
 A worker hands back a small :class:`Row` and writes its report and problems to the run's own
-staging folder; nothing big crosses a process boundary, and the main process keeps one summary
-row per file (to sort them).  A file that cannot be read, times out or takes its worker down
-becomes that file's 无法读取 row.  Until the commit (:class:`xlreport.outputs.Outputs`) nothing
-of an earlier run's results is touched.
+staging folder; nothing big crosses a process boundary.  The main process keeps no per-file
+state in memory: the files found and their rows are in the staging folder's
+:class:`~xlreport.workflows.ledger.Ledger`, and every step streams over it, so a run of 200,000
+files needs the memory of a run of 1,000.  A file that cannot be read, times out or takes its
+worker down becomes that file's 无法读取 row.  Until the commit
+(:class:`xlreport.outputs.Outputs`) nothing of an earlier run's results is touched.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
-import io
 import os
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..checks.report import dumps
 from ..checks.validate import Result, check
@@ -47,17 +49,22 @@ from ..published.reader import SUFFIXES as PUBLISHED
 from ..published.reader import import_report
 from ..workbook.layout import layout
 from ..workbook.reader import read_workbook
+from .ledger import (
+    INVALID,
+    MISSING,
+    ORDER,
+    STATUSES,
+    UNREADABLE,
+    VALID,
+    WARNINGS,
+    Ledger,
+    Row,
+    os_error,
+)
 from .merge import Loaded, load
 from .roster import Roster, check_year, read_roster
-from .units import ByUnit, Identity, Listed, safe_file_name, unit_key
+from .units import ByUnit, Identity, Listed, safe_file_name
 
-#: Statuses of a file, worst first.
-STATUSES = ("无法读取", "不通过", "有警告", "通过")
-UNREADABLE, INVALID, WARNINGS, VALID = STATUSES
-#: The status of a listed unit that has returned nothing (a row without a file).
-MISSING = "未交"
-#: The order of the summary.
-ORDER = (UNREADABLE, INVALID, MISSING, WARNINGS, VALID)
 #: How many other files a duplicate's message names before it says how many there are.
 SHOWN = 5
 #: Seconds one file may take before it is given up as 无法读取.
@@ -70,6 +77,8 @@ PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX = "problems.jsonl", "summary.csv", "summary.
 STAGING = f"{TEMP_PREFIX}collect"
 #: The record of a run's commit step in its staging folder (see :func:`xlreport.outputs.recover`).
 JOURNAL = "commit.json"
+#: The run's files and rows in its staging folder (see :mod:`xlreport.workflows.ledger`).
+LEDGER = "ledger.sqlite"
 #: Text a spreadsheet would take for a formula when it starts a CSV cell (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Summary columns: (header, Row attribute, width in the workbook).
@@ -101,39 +110,6 @@ _NOT_XLSX = {
     ".csv": "是 CSV 文本，请用下发的填报模板（.xlsx）填写",
     ".json": "是 JSON 文件；collect 只读取填好的 .xlsx 报表，JSON 报告请用 xlreport validate 校验",
 }
-
-
-@dataclass(slots=True)
-class Row:
-    """What became of one file: one line of the summary."""
-
-    index: int
-    file: str
-    status: str
-    unit: str = ""
-    year: int | None = None
-    edition: str = ""
-    errors: int = 0
-    warnings: int = 0
-    first_error: str = ""
-    first_warning: str = ""
-    duplicates: str = ""
-    previous: str = ""
-    output: str = ""
-    narrative_count: int = 0
-    narrative: str = ""
-    staged: bool = False
-    reason: str = ""
-    code: str = ""
-    #: The row of the list of units this return is from (0: none), and how the summary shows it.
-    line: int = 0
-    listed: str = ""
-    #: Errors about the collection rather than the file (code, message): problems.jsonl lines.
-    flags: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def rank(self) -> tuple[int, str, int]:
-        return ORDER.index(self.status), self.file, self.line
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +149,21 @@ class Kind:
 
 @dataclass
 class Collected:
-    """The outcome of a run: one row per file, worst first."""
+    """The outcome of a run: how many files of each status and what the season was; the rows
+    themselves are in the summary written (:attr:`rows`)."""
 
-    rows: list[Row]
     out_dir: Path
+    columns: Columns = COLUMNS
+    #: Rows by status (files, and the 未交 rows of listed units).
+    counted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDER, 0))
+    #: Files whose text says other figures than their tables (audit).
+    narrative: int = 0
     previous_found: int | None = None
     previous_unreadable: list[str] = field(default_factory=list)
-    #: Files left out as not being returns (lock files, ``Thumbs.db``, hidden files), as shown.
-    skipped: list[str] = field(default_factory=list)
+    #: Files left out as not being returns (lock files, ``Thumbs.db``, hidden files): how many,
+    #: and the first few as shown.
+    skipped: int = 0
+    skipped_shown: list[str] = field(default_factory=list)
     #: The processes used, and the number asked for when it was more than the machine's cores.
     jobs: int = 1
     jobs_asked: int | None = None
@@ -191,28 +174,41 @@ class Collected:
     years: dict[int, int] = field(default_factory=dict)
     roster: Roster | None = None
     missing: list[str] = field(default_factory=list)
+    #: Returns of another year than the season's, and of units not on the list.
+    wrong_year: int = 0
+    unlisted: int = 0
 
     @property
     def ok(self) -> bool:
         """Every file valid (warnings allowed), of the season's year, from a listed unit, and
         every listed unit returned one: a complete collection."""
-        return all(r.status in (VALID, WARNINGS) for r in self.rows)
+        return not any(self.counted[s] for s in (UNREADABLE, INVALID, MISSING))
 
     @property
-    def files(self) -> list[Row]:
-        """The rows of files (not of units that returned nothing)."""
-        return [r for r in self.rows if r.status != MISSING]
-
-    @property
-    def wrong_year(self) -> int:
-        return sum(code == "wrong_year" for r in self.rows for code, _ in r.flags)
-
-    @property
-    def unlisted(self) -> int:
-        return sum(r.listed == UNLISTED for r in self.rows)
+    def files(self) -> int:
+        """The number of files (rows that are not of units that returned nothing)."""
+        return sum(self.counts().values())
 
     def counts(self) -> dict[str, int]:
-        return {s: sum(r.status == s for r in self.rows) for s in STATUSES}
+        return {s: self.counted[s] for s in STATUSES}
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every row, worst first, as summary.csv has it (read back from the file; for a look
+        at a run, not for national-scale ones)."""
+        attrs = {head: attr for head, attr, _ in self.columns}
+        with (self.out_dir / SUMMARY_CSV).open(encoding="utf-8-sig", newline="") as fh:
+            return [Row(i, **{attrs[h]: _typed(attrs[h], _uncell(v)) for h, v in cells.items()})
+                    for i, cells in enumerate(csv.DictReader(fh))]
+
+
+def _typed(attr: str, text: str) -> Any:
+    """A summary cell as the :class:`Row` attribute ``attr`` holds it."""
+    if attr == "year":
+        return int(text) if text else None
+    if attr in ("errors", "warnings", "narrative_count"):
+        return int(text or 0)
+    return text
 
 
 @dataclass(frozen=True)
@@ -292,14 +288,15 @@ def gather(
     jobs = max(1, min(jobs or cores, cores))
     _refuse_overlap(inputs, out_dir, previous_dir)
     skip = [out_dir, *([previous_dir] if previous_dir else [])]
-    listed = _real(season.units) if season is not None and season.units is not None else None
-    everything = [(p, shown) for p, shown in find(inputs, skip=skip) if _real(p) != listed]
-    files = [(path, shown) for path, shown in everything if not is_junk(path.name)]
-    if not files:
+    units = season.units if season is not None else None
+    leave_out = _key(str(units)) if units is not None else None
+    found = (f for f in find(inputs, skip=skip) if f.key != leave_out)
+    if not any(not is_junk(os.path.basename(f.path)) for f in found):
         raise UsageError(f"没有找到要读取的文件（请指定{kind.what}）", code="no_files")
     folder(out_dir)
     for name in (PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX):
         Outputs().check(out_dir / name)
+    done = Collected(out_dir, kind.columns, jobs=jobs, jobs_asked=asked)
     with hold(out_dir):
         _recover(out_dir)
         try:
@@ -307,13 +304,30 @@ def gather(
         except OSError as exc:
             raise unwritable(out_dir, exc) from None
         try:
-            done = _collect(files, out_dir, staging, kind, previous_dir, jobs, strict, progress,
-                            season)
+            with Ledger(staging / LEDGER) as ledger:
+                _found(ledger, find(inputs, skip=skip), leave_out, kind, done)
+                _collect(ledger, done, staging, kind, previous_dir, jobs, strict, progress,
+                         season)
+        except sqlite3.Error as exc:
+            raise unwritable(out_dir, os_error(exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    done.skipped = [shown for path, shown in everything if is_junk(path.name)]
-    done.jobs, done.jobs_asked = jobs, asked
     return done
+
+
+def _found(
+    ledger: Ledger, found: Iterator[Found], leave_out: str | None, kind: Kind, done: Collected
+) -> None:
+    """Each file found into the ledger, once; junk is counted (and the first few named)."""
+    for f in found:
+        if f.key == leave_out:
+            continue
+        if is_junk(os.path.basename(f.path)):
+            done.skipped += 1
+            if len(done.skipped_shown) < SHOWN:
+                done.skipped_shown.append(f.shown)
+            continue
+        ledger.add_file(f.key, f.path, f.shown, kind.reads(Path(f.path)))
 
 
 def _refuse_overlap(inputs: Sequence[Path], out_dir: Path, previous_dir: Path | None) -> None:
@@ -342,8 +356,8 @@ def _recover(out_dir: Path) -> None:
 
 
 def _collect(
-    files: list[tuple[Path, str]],
-    out_dir: Path,
+    ledger: Ledger,
+    collected: Collected,
     staging: Path,
     kind: Kind,
     previous_dir: Path | None,
@@ -351,8 +365,7 @@ def _collect(
     strict: bool,
     progress: Progress | None,
     season: Season | None,
-) -> Collected:
-    collected = Collected([], out_dir)
+) -> None:
     spec = season.spec if season is not None else None
     _warm(spec)
     index: Index = ByUnit(())
@@ -360,56 +373,54 @@ def _collect(
         index, collected.previous_unreadable = _previous_index(previous_dir, jobs, progress,
                                                                spec)
         collected.previous_found = len(index)
-    rows: list[Row] = []
-    tasks: list[Task] = []
-    for i, (path, shown) in enumerate(files):
-        if kind.reads(path):
-            tasks.append(Task(i, path, shown, staging, strict))
-        else:
-            rows.append(kind.refuse(i, path, shown))
-    advance = _progress(progress, kind.phase, len(files), start=len(rows))
-    rows += _run(_read_one, tasks, jobs, advance, _crashed_read,
-                 initargs=(index, kind.read, spec))
+    refused, todo = ledger.count_files(reads=False), ledger.count_files(reads=True)
+    ledger.add(kind.refuse(i, Path(path), shown) for i, path, shown in ledger.files(reads=False))
+    advance = _progress(progress, kind.phase, refused + todo, start=refused)
+    tasks = (Task(i, Path(path), shown, staging, strict)
+             for i, path, shown in ledger.files(reads=True))
+    _run(_read_one, tasks, todo, jobs, advance, _crashed_read, ledger.add,
+         initargs=(index, kind.read, spec))
     columns = kind.columns
     missing: list[Row] = []
     if season is not None:
-        _flag_years(rows, season, collected)
+        _flag_years(ledger, season, collected)
         if season.roster is not None:
-            missing = _match_roster(rows, season.roster, collected)
+            missing = _match_roster(ledger, season.roster, collected)
             columns = (*columns, LISTED_COLUMN)
-    _flag_duplicates(rows)
-    _name_outputs(rows)
-    rows += missing
-    rows.sort(key=lambda r: r.rank)
-    _write_outputs(rows, out_dir, staging, kind, columns)
-    collected.rows = rows
-    return collected
+    _flag_duplicates(ledger)
+    _name_outputs(ledger)
+    ledger.add(missing)
+    collected.columns = columns
+    _write_outputs(ledger, collected.out_dir, staging, kind, collected)
 
 
 # --------------------------------------------------------------------------- finding files
 
 
-def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> list[tuple[Path, str]]:
-    """Every file named or under a folder named (sorted, each once), with how it is shown: its
-    name, or its path inside the folder given (after the folder's name when several are given).
-    Folders in ``skip`` are left out."""
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A file found: its path, how it is shown, and what identifies it (its device and inode,
+    so that a file reached twice — through a link, or named and inside a folder named — is
+    one file)."""
+
+    path: str
+    shown: str
+    key: str
+
+
+def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> Iterator[Found]:
+    """Every file named or under a folder named (sorted), with how it is shown: its name, or
+    its path inside the folder given (after the folder's name when several are given).  Folders
+    in ``skip`` are left out; a file may be found twice (its :attr:`Found.key` says so)."""
     skipped = {_real(p) for p in skip}
-    seen: set[Path] = set()
-    out: list[tuple[Path, str]] = []
-    for given in inputs:
-        given = Path(given)
+    for given in map(Path, inputs):
         if given.is_dir():
-            base = given.parent if len(inputs) > 1 else given
-            found = [(p, p.relative_to(base).as_posix()) for p in _walk(given, skipped)]
+            top = "" if len(inputs) == 1 else given.relative_to(given.parent).as_posix()
+            yield from _walk(str(given), "" if top == "." else top, skipped)
         elif given.exists():
-            found = [(given, given.name)]
+            yield Found(str(given), given.name, _key(str(given)))
         else:
             raise UsageError(f"找不到“{given}”（既不是文件也不是文件夹）", code="not_found")
-        for path, shown in found:
-            if _real(path) not in seen:
-                seen.add(_real(path))
-                out.append((path, shown))
-    return out
 
 
 #: Files that systems and programs leave beside the returns (compared in lower case).
@@ -422,15 +433,39 @@ def is_junk(name: str) -> bool:
     return name.startswith((".", "~$")) or name.lower() in JUNK_NAMES
 
 
-def _walk(root: Path, skipped: set[Path]) -> Iterator[Path]:
-    """The files under ``root``; hidden folders (``.git``, ``.Trash``) are not entered."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and _real(here / d) not in skipped
-        )
-        for name in sorted(filenames):
-            yield here / name
+def _walk(folder: str, shown: str, skipped: set[Path]) -> Iterator[Found]:
+    """The files under ``folder`` (shown after ``shown``), each folder's files before its
+    folders, both sorted by name; hidden folders (``.git``, ``.Trash``) and links to folders
+    are not entered."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return
+    inside = []
+    for entry in entries:
+        name = f"{shown}/{entry.name}" if shown else entry.name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            yield Found(entry.path, name, _key(entry.path, entry))
+        elif (not entry.is_symlink() and not entry.name.startswith(".")
+              and _real(Path(entry.path)) not in skipped):
+            inside.append((entry.path, name))
+    for path, name in inside:
+        yield from _walk(path, name, skipped)
+
+
+def _key(path: str, entry: os.DirEntry[str] | None = None) -> str:
+    """What identifies the file at ``path``: its device and inode, else (a broken link) the
+    path it resolves to."""
+    try:
+        st = entry.stat() if entry is not None else os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return f"{st.st_dev}:{st.st_ino}"
 
 
 def _real(path: Path) -> Path:
@@ -565,55 +600,69 @@ def _stage(task: Task, suffix: str, text: str) -> None:
 
 def _run(
     work: Callable[[Any], Any],
-    tasks: Sequence[Any],
+    tasks: Iterable[Any],
+    count: int,
     jobs: int,
     advance: Callable[[], None],
     crashed: Callable[[Any], Any],
+    emit: Callable[[list[Any]], None],
     *,
     initargs: tuple[Any, ...] = ({},),
-) -> list[Any]:
-    """``work`` over ``tasks`` in ``jobs`` processes, in small batches, a bounded number in
-    flight.  When a worker dies, the tasks it may have held are retried one by one in a pool of
-    their own, and the one that takes that pool down too gets ``crashed(task)`` as its result."""
-    results: list[Any] = []
-    size = max(1, min(BATCH, len(tasks) // (jobs * 8)))
-    todo = deque(tasks[i : i + size] for i in range(0, len(tasks), size))
-    while todo:
-        suspects = _pass(work, todo, jobs, initargs, results, advance)
+) -> None:
+    """``work`` over the ``count`` ``tasks`` in ``jobs`` processes, in small batches, a bounded
+    number in flight, each batch's results handed to ``emit``.  When a worker dies, the tasks
+    it may have held are retried one by one in a pool of their own, and the one that takes
+    that pool down too gets ``crashed(task)`` as its result."""
+    todo = _batches(tasks, max(1, min(BATCH, count // (jobs * 8))))
+    while True:
+        suspects = _pass(work, todo, jobs, initargs, emit, advance)
+        if suspects is None:
+            return
         for task in suspects:
-            if _pass(work, deque([[task]]), 1, initargs, results, advance):
-                results.append(crashed(task))
+            if _pass(work, iter([[task]]), 1, initargs, emit, advance) is not None:
+                emit([crashed(task)])
                 advance()
-    return results
+
+
+def _batches(tasks: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(tasks)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
 def _pass(
     work: Callable[[Any], Any],
-    todo: deque[Sequence[Any]],
+    todo: Iterator[list[Any]],
     jobs: int,
     initargs: tuple[Any, ...],
-    results: list[Any],
+    emit: Callable[[list[Any]], None],
     advance: Callable[[], None],
-) -> list[Any]:
-    """Run batches from ``todo`` until it is empty (returns []) or the pool breaks (returns the
-    tasks that were in flight)."""
+) -> list[Any] | None:
+    """Run batches from ``todo`` until it is exhausted (returns None) or the pool breaks
+    (returns the tasks that were in flight)."""
     limit = jobs * 4
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
-        running: dict[Future[list[Any]], Sequence[Any]] = {}
-        while todo or running:
-            while todo and len(running) < limit:
-                batch = todo.popleft()
+        running: dict[Future[list[Any]], list[Any]] = {}
+        exhausted = False
+        while not exhausted or running:
+            while not exhausted and len(running) < limit:
+                batch = next(todo, None)
+                if batch is None:
+                    exhausted = True
+                    break
                 running[pool.submit(_each, work, batch)] = batch
+            if not running:
+                break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 batch = running.pop(future)
                 try:
-                    results.extend(future.result())
+                    emit(future.result())
                 except BrokenProcessPool:
                     return [task for b in (batch, *running.values()) for task in b]
                 for _ in batch:
                     advance()
-    return []
+    return None
 
 
 def _each(work: Callable[[Any], Any], batch: Sequence[Any]) -> list[Any]:
@@ -755,13 +804,15 @@ def _previous_index(
     found twice is left out, as is any file that cannot be read (both are listed as unusable)."""
     if not Path(directory).is_dir():
         raise UsageError(f"找不到上年报告所在的文件夹“{directory}”", code="not_found")
-    paths = [p for p, _ in find([directory])
-             if p.suffix.lower() in (".json", ".xlsx", *PUBLISHED) and not is_junk(p.name)]
+    paths = list({f.key: Path(f.path) for f in find([directory])
+                  if f.path.lower().endswith((".json", ".xlsx", *PUBLISHED))
+                  and not is_junk(os.path.basename(f.path))}.values())
     advance = _progress(progress, "读取上年报告", len(paths))
     listed: list[Listed[tuple[str, dict[str, Any]]]] = []
     unusable: list[str] = []
-    results = _run(functools.partial(_read_previous, spec=spec), paths, jobs, advance,
-                   lambda p: (p, None, _CRASH))
+    results: list[tuple[Path, tuple[Identity, int, dict[str, Any]] | None, str]] = []
+    _run(functools.partial(_read_previous, spec=spec), paths, len(paths), jobs, advance,
+         lambda p: (p, None, _CRASH), results.extend)
     for path, entry, why in sorted(results, key=lambda r: str(r[0])):
         name = path.relative_to(directory).as_posix()
         if entry is None:
@@ -790,14 +841,10 @@ def _flag(row: Row, message: str, *, code: str, first: bool = False) -> None:
     row.flags.append((code, message))
 
 
-def _flag_years(rows: list[Row], season: Season, collected: Collected) -> None:
+def _flag_years(ledger: Ledger, season: Season, collected: Collected) -> None:
     """The season's year — asked for, given by the list, or else the year most returns carry
     (the later one of a tie) — and each return of another year an error naming both."""
-    years: dict[int, int] = {}
-    for row in rows:
-        if row.year is not None:
-            years[row.year] = years.get(row.year, 0) + 1
-    collected.years = dict(sorted(years.items()))
+    years = collected.years = ledger.years()
     if season.year is not None:
         year = season.year
     elif years:
@@ -807,14 +854,15 @@ def _flag_years(rows: list[Row], season: Season, collected: Collected) -> None:
     collected.year, collected.year_from = year, season.year_from
     why = {"--year": "--year 指定", "list": "单位名单中的年度",
            "returns": "交回的报表大多是这一年度"}[collected.year_from]
-    for row in rows:
-        if row.year is not None and row.year != year:
-            _flag(row, f"这份报表是 {row.year} 年度的，而本次收集的是 {year} 年度（{why}）；"
-                  f"请“{row.unit or '填报单位'}”用 {year} 年度的填报模板填写后重新交回",
-                  code="wrong_year", first=True)
+    for row in ledger.each("year IS NOT NULL AND year != ?", (year,)):
+        _flag(row, f"这份报表是 {row.year} 年度的，而本次收集的是 {year} 年度（{why}）；"
+              f"请“{row.unit or '填报单位'}”用 {year} 年度的填报模板填写后重新交回",
+              code="wrong_year", first=True)
+        ledger.put(row)
+        collected.wrong_year += 1
 
 
-def _match_roster(rows: list[Row], roster: Roster, collected: Collected) -> list[Row]:
+def _match_roster(ledger: Ledger, roster: Roster, collected: Collected) -> list[Row]:
     """Each return matched to its listed unit (by code or name; a file that could not be read,
     by the name of the unit's copy), a return of an unlisted unit an error; the 未交 rows of
     the listed units that returned nothing of the season's year."""
@@ -822,7 +870,8 @@ def _match_roster(rows: list[Row], roster: Roster, collected: Collected) -> list
     copies = roster.copies(year)
     returned: set[int] = set()
     other_year: dict[int, list[str]] = {}
-    for row in rows:
+    others: dict[int, int] = {}
+    for row in ledger.each():
         unit = (roster.find(row.unit, row.code) if row.unit
                 else copies.get(Path(row.file).name.casefold()))
         if unit is None:
@@ -830,12 +879,17 @@ def _match_roster(rows: list[Row], roster: Roster, collected: Collected) -> list
                 row.listed = UNLISTED
                 _flag(row, f"“{row.unit}”不在单位名单 {roster.source} 中（名称和统一社会信用代码都对不上）；"
                       "如果是名单中的单位改了名称，请改正名单后重新收集", code="unlisted", first=True)
+                ledger.put(row)
+                collected.unlisted += 1
             continue
         row.line, row.listed = unit.line, f"第 {unit.line} 行"
+        ledger.put(row)
         if year is None or row.year in (None, year):
             returned.add(unit.line)
         else:
-            other_year.setdefault(unit.line, []).append(row.file)
+            others[unit.line] = others.get(unit.line, 0) + 1
+            if len(sent := other_year.setdefault(unit.line, [])) < SHOWN:
+                sent.append(row.file)
     missing = []
     for unit in roster.units:
         if unit.line in returned:
@@ -844,9 +898,9 @@ def _match_roster(rows: list[Row], roster: Roster, collected: Collected) -> list
         message = (f"{roster.source} 第 {unit.line} 行的“{unit.name}”没有交回"
                    + (f" {year} 年度的" if year is not None else "") + "报表")
         if sent:
-            more = f" 等 {len(sent)} 份" if len(sent) > SHOWN else ""
-            message += f"（交回的 {'、'.join(sent[:SHOWN])}{more} 是其他年度的）"
-        row = Row(-1, "", MISSING, unit.name, year, code=unit.code or "", line=unit.line,
+            more = f" 等 {others[unit.line]} 份" if others[unit.line] > SHOWN else ""
+            message += f"（交回的 {'、'.join(sent)}{more} 是其他年度的）"
+        row = Row(-unit.line, "", MISSING, unit.name, year, code=unit.code or "", line=unit.line,
                   listed=f"第 {unit.line} 行")
         _flag(row, message, code="not_returned")
         missing.append(row)
@@ -855,87 +909,95 @@ def _match_roster(rows: list[Row], roster: Roster, collected: Collected) -> list
     return missing
 
 
-def _flag_duplicates(rows: list[Row]) -> None:
+def _flag_duplicates(ledger: Ledger) -> None:
     """Two or more files of one unit (of the list, or by name) and year: each becomes an error
     naming a few of the others (sorted) and how many there are."""
-    groups: dict[tuple[object, int], list[Row]] = {}
-    for row in rows:
-        if row.unit and row.year is not None:
-            who = row.line or unit_key(row.unit)
-            groups.setdefault((who, row.year), []).append(row)
-    for group in groups.values():
-        if len(group) < 2:
-            continue
-        group.sort(key=lambda r: r.file)
-        for row in group:
-            others = [r.file for r in group[: SHOWN + 1] if r is not row][:SHOWN]
-            more = f" 等 {len(group) - 1} 份" if len(group) - 1 > SHOWN else ""
-            row.duplicates = "、".join(others) + more
-            _flag(row, f"“{row.unit}”{row.year} 年度还有 {len(group) - 1} 份报表"
+    for who, year, count in ledger.twice():
+        first = ledger.first_of(who, year, SHOWN + 1)
+        more = f" 等 {count - 1} 份" if count - 1 > SHOWN else ""
+        for row in ledger.each("who = ? AND year = ?", (who, year)):
+            row.duplicates = "、".join([f for i, f in first if i != row.index][:SHOWN]) + more
+            _flag(row, f"“{row.unit}”{row.year} 年度还有 {count - 1} 份报表"
                   f"（{row.duplicates}）；请确认哪一份有效，删除其余的后重新收集",
                   code="duplicate")
+            ledger.put(row)
 
 
-def _name_outputs(rows: list[Row]) -> None:
+def _name_outputs(ledger: Ledger) -> None:
     """``<unit>_<year>.json`` for each staged report, in input order, made unique."""
-    used: set[str] = set()
-    for row in sorted(rows, key=lambda r: r.index):
-        if not row.staged:
-            continue
+    for row in ledger.each("staged = 1"):
         stem = safe_file_name("_".join(f"{row.unit}_{row.year}".split())) or "报告"
         name, n = f"{stem}.json", 1
-        while name.casefold() in used or name in (PROBLEMS,):
+        while not ledger.claim(name):
             n += 1
             name = f"{stem}_{n}.json"
-        used.add(name.casefold())
         row.output = name
+        ledger.put(row)
 
 
-def _previous_outputs(out_dir: Path) -> list[str]:
+def _previous_outputs(out_dir: Path) -> Iterator[str]:
     """The reports an earlier run wrote here (listed in its summary.csv): replaced or deleted
     with the rest, so that a report which is no longer valid does not stay behind."""
     old = out_dir / SUMMARY_CSV
     if not old.is_file():
-        return []
+        return
     try:
         with old.open(encoding="utf-8-sig", newline="") as fh:
-            names = [_uncell(r.get(_OUTPUT_COLUMN) or "") for r in csv.DictReader(fh)]
+            for r in csv.DictReader(fh):
+                name = _uncell(r.get(_OUTPUT_COLUMN) or "")
+                if name.endswith(".json") and name == Path(name).name and name != PROBLEMS:
+                    yield name
     except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    return [n for n in names if n.endswith(".json") and n == Path(n).name and n != PROBLEMS]
+        return
 
 
 def _write_outputs(
-    rows: list[Row], out_dir: Path, staging: Path, kind: Kind, columns: Columns
+    ledger: Ledger, out_dir: Path, staging: Path, kind: Kind, collected: Collected
 ) -> None:
-    """Stage problems.jsonl and both summaries, then replace the previous set in one commit."""
-    staged = staging / PROBLEMS
-    try:
-        with staged.open("w", encoding="utf-8") as problems:
-            for row in rows:
-                part = staging / f"{row.index}.jsonl"
-                if row.index >= 0 and part.exists():
-                    problems.write(part.read_text(encoding="utf-8"))
-                elif row.status == UNREADABLE:
-                    problems.write(_line(row.file, row.first_error, row.reason))
-                unit = {"unit": row.unit, "row": row.line} if row.status == MISSING else {}
-                for code, message in row.flags:
-                    problems.write(_jsonl({"file": row.file, **unit, "severity": "error",
-                                           "code": code, "message": message}))
-    except OSError as exc:
-        raise unwritable(out_dir / PROBLEMS, exc) from None
-    new = {row.output.casefold() for row in rows if row.output}
+    """Stage problems.jsonl and both summaries in one pass over the rows, worst first, then
+    replace the previous set in one commit."""
+    columns = collected.columns
+    staged = {name: staging / name for name in (PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX)}
     with Outputs(journal=staging / JOURNAL) as out:
-        for row in rows:
-            if row.output:
-                out.place(out_dir / row.output, staging / f"{row.index}.json")
+        try:
+            with staged[PROBLEMS].open("w", encoding="utf-8") as problems, \
+                    staged[SUMMARY_CSV].open("w", encoding="utf-8-sig", newline="") as table, \
+                    Sheet(staged[SUMMARY_XLSX], kind.sheet, columns) as sheet:
+                summary = csv.writer(table)
+                summary.writerow([head for head, _, _ in columns])
+                for row in ledger.ordered():
+                    _problems(row, staging, problems)
+                    summary.writerow([_cell(v) for v in _cells(row, columns)])
+                    sheet.add(row)
+                    if row.output:
+                        out.place(out_dir / row.output, staging / f"{row.index}.json")
+                    collected.counted[row.status] += 1
+                    collected.narrative += row.narrative_count > 0
+                for fh in (problems, table):
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError as exc:
+            raise unwritable(out_dir / PROBLEMS, exc) from None
         for name in _previous_outputs(out_dir):
-            if name.casefold() not in new and (out_dir / name).is_file():
+            if ledger.claim(name) and (out_dir / name).is_file():
                 out.remove(out_dir / name)
-        out.place(out_dir / PROBLEMS, staged)
-        out.write(out_dir / SUMMARY_CSV, _csv(rows, columns))
-        out.write(out_dir / SUMMARY_XLSX, _xlsx(rows, kind.sheet, columns))
+        for name, path in staged.items():
+            out.place(out_dir / name, path)
         out.commit()
+
+
+def _problems(row: Row, staging: Path, out: IO[str]) -> None:
+    """The lines of problems.jsonl of ``row``: its file's problems, or why it was not read,
+    then the errors about the collection."""
+    part = staging / f"{row.index}.jsonl"
+    if row.index >= 0 and part.exists():
+        out.write(part.read_text(encoding="utf-8"))
+    elif row.status == UNREADABLE:
+        out.write(_line(row.file, row.first_error, row.reason))
+    unit = {"unit": row.unit, "row": row.line} if row.status == MISSING else {}
+    for code, message in row.flags:
+        out.write(_jsonl({"file": row.file, **unit, "severity": "error", "code": code,
+                          "message": message}))
 
 
 def _cells(row: Row, columns: Columns) -> list[Any]:
@@ -953,54 +1015,62 @@ def _uncell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
-def _csv(rows: list[Row], columns: Columns) -> str:
-    """summary.csv (UTF-8 with a BOM, so that Excel shows the Chinese)."""
-    buffer = io.StringIO()
-    out = csv.writer(buffer)
-    out.writerow([head for head, _, _ in columns])
-    for row in rows:
-        out.writerow([_cell(v) for v in _cells(row, columns)])
-    return "\ufeff" + buffer.getvalue()
-
-
 _STATUS_COLOURS = {UNREADABLE: "#F4B6B6", INVALID: "#FCD5B4", MISSING: "#D9D2E9",
                    WARNINGS: "#FFF2AB", VALID: "#C6EFCE"}
 
 
-def _xlsx(rows: list[Row], sheet_name: str, columns: Columns) -> bytes:
-    """summary.xlsx: the same rows, status coloured, header frozen and filtered; printed
-    landscape, one page wide, the header on every page."""
-    import xlsxwriter  # deferred: xlsxwriter takes ~60 ms; only the summary is written with it
+class Sheet:
+    """summary.xlsx, written a row at a time: the rows status coloured, header frozen and
+    filtered; printed landscape, one page wide, the header on every page."""
 
-    font = {"font_name": "宋体", "font_charset": 134, "font_scheme": "none", "font_size": 10}
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True})
-    try:
-        plain = book.add_format({**font, "valign": "top"})
-        head = book.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1})
-        status = {s: book.add_format({**font, "bg_color": c}) for s, c in _STATUS_COLOURS.items()}
-        sheet = book.add_worksheet(sheet_name)
+    def __init__(self, path: Path, name: str, columns: Columns) -> None:
+        import xlsxwriter  # deferred: xlsxwriter takes ~60 ms; only the summary is written with it
+
+        font = {"font_name": "宋体", "font_charset": 134, "font_scheme": "none", "font_size": 10}
+        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True,
+                                                    "tmpdir": str(path.parent)})
+        plain = self.book.add_format({**font, "valign": "top"})
+        head = self.book.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1})
+        self.status = {s: self.book.add_format({**font, "bg_color": c})
+                       for s, c in _STATUS_COLOURS.items()}
+        self.sheet = self.book.add_worksheet(name)
+        self.columns = columns
         for col, (title, _, width) in enumerate(columns):
-            sheet.set_column(col, col, width, plain)
-            sheet.write_string(0, col, title, head)
-        status_col = [attr for _, attr, _ in columns].index("status")
-        for r, row in enumerate(rows, start=1):
-            for col, value in enumerate(_cells(row, columns)):
-                if value is None or value == "":
-                    continue
-                if col == status_col:
-                    sheet.write_string(r, col, value, status[value])
-                elif isinstance(value, int):
-                    sheet.write_number(r, col, value)
-                else:
-                    sheet.write_string(r, col, str(value))
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, len(rows), len(columns) - 1)
-        sheet.set_landscape()
-        sheet.set_paper(9)
-        sheet.fit_to_pages(1, 0)
-        sheet.repeat_rows(0)
-    finally:
-        book.close()
-    return buffer.getvalue()
+            self.sheet.set_column(col, col, width, plain)
+            self.sheet.write_string(0, col, title, head)
+        self.status_col = [attr for _, attr, _ in columns].index("status")
+        self.rows = 0
 
+    def add(self, row: Row) -> None:
+        self.rows += 1
+        for col, value in enumerate(_cells(row, self.columns)):
+            if value is None or value == "":
+                continue
+            if col == self.status_col:
+                self.sheet.write_string(self.rows, col, value, self.status[value])
+            elif isinstance(value, int):
+                self.sheet.write_number(self.rows, col, value)
+            else:
+                self.sheet.write_string(self.rows, col, str(value))
+
+    def __enter__(self) -> Sheet:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        """Finish the workbook (only its temporary files when the rows were not all written)."""
+        if kind is None:
+            sheet = self.sheet
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, self.rows, len(self.columns) - 1)
+            sheet.set_landscape()
+            sheet.set_paper(9)
+            sheet.fit_to_pages(1, 0)
+            sheet.repeat_rows(0)
+        # deferred: with xlsxwriter itself
+        from xlsxwriter.exceptions import FileCreateError
+
+        try:
+            self.book.close()
+        except (OSError, FileCreateError) as exc:
+            if kind is None:
+                raise exc if isinstance(exc, OSError) else OSError(*exc.args) from None
