@@ -29,7 +29,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK
 from typing import IO, Any
 
 from ..checks.report import dumps
@@ -290,9 +291,10 @@ def gather(
     skip = [out_dir, *([previous_dir] if previous_dir else [])]
     units = season.units if season is not None else None
     leave_out = _key(str(units)) if units is not None else None
-    found = (f for f in find(inputs, skip=skip) if f.key != leave_out)
-    if not any(not is_junk(os.path.basename(f.path)) for f in found):
+    found = find(inputs, skip=skip)
+    if not any(f.key != leave_out and not is_junk(os.path.basename(f.path)) for f in found):
         raise UsageError(f"没有找到要读取的文件（请指定{kind.what}）", code="no_files")
+    found.close()  # (it holds a folder's listing)
     folder(out_dir)
     for name in (PROBLEMS, SUMMARY_CSV, SUMMARY_XLSX):
         Outputs().check(out_dir / name)
@@ -408,7 +410,7 @@ class Found:
     key: str
 
 
-def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> Iterator[Found]:
+def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> Generator[Found, None, None]:
     """Every file named or under a folder named (sorted), with how it is shown: its name, or
     its path inside the folder given (after the folder's name when several are given).  Folders
     in ``skip`` are left out; a file may be found twice (its :attr:`Found.key` says so)."""
@@ -438,31 +440,31 @@ def _walk(folder: str, shown: str, skipped: set[Path]) -> Iterator[Found]:
     folders, both sorted by name; hidden folders (``.git``, ``.Trash``) and links to folders
     are not entered."""
     try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+        names = sorted(os.listdir(folder))
     except OSError:
         return
     inside = []
-    for entry in entries:
-        name = f"{shown}/{entry.name}" if shown else entry.name
+    for name in names:
+        path = os.path.join(folder, name)
+        where = f"{shown}/{name}" if shown else name
         try:
-            is_dir = entry.is_dir()
+            mode = os.lstat(path).st_mode
         except OSError:
-            is_dir = False
-        if not is_dir:
-            yield Found(entry.path, name, _key(entry.path, entry))
-        elif (not entry.is_symlink() and not entry.name.startswith(".")
-              and _real(Path(entry.path)) not in skipped):
-            inside.append((entry.path, name))
-    for path, name in inside:
-        yield from _walk(path, name, skipped)
+            continue
+        if S_ISDIR(mode):
+            if not name.startswith(".") and _real(Path(path)) not in skipped:
+                inside.append((path, where))
+        elif not (S_ISLNK(mode) and os.path.isdir(path)):
+            yield Found(path, where, _key(path))
+    for path, where in inside:
+        yield from _walk(path, where, skipped)
 
 
-def _key(path: str, entry: os.DirEntry[str] | None = None) -> str:
+def _key(path: str) -> str:
     """What identifies the file at ``path``: its device and inode, else (a broken link) the
     path it resolves to."""
     try:
-        st = entry.stat() if entry is not None else os.stat(path)
+        st = os.stat(path)
     except OSError:
         return os.path.realpath(path)
     return f"{st.st_dev}:{st.st_ino}"

@@ -1,0 +1,80 @@
+"""collect's main process keeps no object per file: its memory does not grow with the number of
+files (the files and rows are in the staging folder's ledger, the outputs' entries spill to disk).
+
+The returns here are text files naming a unit, read by a reader of their own (a
+:class:`collect.Kind` like collect's and audit's: a real report of that unit, checked by every
+rule), so that thousands of files take seconds; everything around the reading — the ledger,
+duplicates, names, both summaries, problems.jsonl, the commit of every report — is collect's.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+from conftest import example
+from xlreport import edition
+from xlreport.checks import report
+from xlreport.checks.validate import check
+from xlreport.workflows import collect
+
+SMALL, LARGE = 300, 3000
+
+
+SPEC = edition.builtin("2021")
+VALUES = report.flatten(example("pingtan_2022"), SPEC)
+
+
+def _read_unit(task: collect.Task) -> collect.Read:
+    """The example report as of the unit the file names."""
+    if tracemalloc.is_tracing():  # the workers' memory is their own; only the main one is measured
+        tracemalloc.stop()
+    result = check(SPEC, {**VALUES, "unit.name": task.path.read_text("utf-8")})
+    return collect.Read(result, result.document() if result.valid else None)
+
+
+UNITS = collect.Kind(
+    reads=lambda path: path.suffix == ".unit",
+    read=_read_unit,
+    refuse=collect._not_xlsx,
+    what="报告",
+    phase="读取报告",
+    sheet="收集结果",
+    columns=collect.COLUMNS,
+)
+
+
+def _returns(folder: Path, n: int) -> Path:
+    """``n`` files: reports of units of their own, every tenth a second copy of the one before,
+    every tenth (another one) not a report."""
+    folder.mkdir()
+    for i in range(n):
+        if i % 10 == 4:
+            (folder / f"{i:05d}.txt").write_text("不是报表", encoding="utf-8")
+        else:
+            (folder / f"{i:05d}.unit").write_text(f"第{i - (i % 10 == 9)}镇", encoding="utf-8")
+    return folder
+
+
+def _peak(tmp_path: Path, n: int) -> tuple[int, collect.Collected]:
+    returns = _returns(tmp_path / f"returns-{n}", n)
+    tracemalloc.start()
+    try:
+        done = collect.gather([returns], tmp_path / f"out-{n}", UNITS, jobs=2)
+        return tracemalloc.get_traced_memory()[1], done
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_main_process_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) -> None:
+    collect.gather([_returns(tmp_path / "warm", 20)], tmp_path / "warm-out", UNITS, jobs=2)
+    small, _ = _peak(tmp_path, SMALL)
+    large, done = _peak(tmp_path, LARGE)
+    assert done.files == LARGE and done.counted[collect.UNREADABLE] == LARGE // 10
+    assert done.counted[collect.INVALID] == 2 * (LARGE // 10)  # each copy and the one it copies
+    written = sorted(p.name for p in (tmp_path / f"out-{LARGE}").glob("第*镇_2022.json"))
+    assert len(written) == done.counted[collect.VALID] + done.counted[collect.WARNINGS]
+    assert json.loads((tmp_path / f"out-{LARGE}" / written[0]).read_text("utf-8"))["unit"]
+    # 2,700 more files: an object per file (~1 KB each for a row and an output) would add MBs
+    assert large - small < 1_000_000, (small, large)
