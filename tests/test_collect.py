@@ -19,6 +19,7 @@ from conftest import credit_code, example, run_cli
 from support import libreoffice, workbooks
 from xlreport import edition as spec
 from xlreport.checks import report
+from xlreport.errors import UsageError
 from xlreport.workbook import template
 from xlreport.workflows import collect
 from xlreport.workflows.ledger import Ledger
@@ -363,6 +364,35 @@ def test_several_folders_are_shown_with_their_names(tmp_path: Path) -> None:
     done = collect.collect([tmp_path / "乡镇", tmp_path / "部门"], tmp_path / "out", jobs=1)
     assert [r.file for r in done.rows] == ["乡镇/报表.txt", "部门/报表.txt"]
     assert not done.ok
+
+
+def test_a_file_reached_twice_is_read_once_and_links_to_folders_are_not_entered(
+    tmp_path: Path
+) -> None:
+    """A return named on its own and inside a folder named, a link to it, a hard link: one file,
+    one row (as first found); a link to a folder outside is not followed; a broken link is a
+    file that cannot be read; files come before subfolders, both by name."""
+    inbox = tmp_path / "收回"
+    (inbox / "乡镇").mkdir(parents=True)
+    good = filled(inbox / "乡镇" / "甲.xlsx", "pingtan_2022", unit="甲单位")
+    (inbox / "链接.xlsx").symlink_to(good)
+    os.link(good, inbox / "硬链接.xlsx")
+    (inbox / "坏链接.xlsx").symlink_to(inbox / "没有.xlsx")
+    (tmp_path / "别处").mkdir()
+    filled(tmp_path / "别处" / "乙.xlsx", "pingtan_2022", unit="乙单位")
+    (inbox / "别处").symlink_to(tmp_path / "别处")
+    done = collect.collect([inbox, good], tmp_path / "out", jobs=1)
+    assert [(r.file, r.status) for r in sorted(done.rows, key=lambda r: r.file)] == [
+        ("收回/坏链接.xlsx", collect.UNREADABLE), ("收回/硬链接.xlsx", collect.VALID)]
+    assert done.files == 2
+
+
+def test_a_missing_input_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "收回").mkdir()
+    filled(tmp_path / "收回" / "甲.xlsx", "pingtan_2022", unit="甲单位")
+    with pytest.raises(UsageError, match=r"找不到“.*没有这个文件夹”"):
+        collect.collect([tmp_path / "收回", tmp_path / "没有这个文件夹"], tmp_path / "out", jobs=1)
+    assert not (tmp_path / "out").exists()
 
 
 def test_junk_beside_the_returns_is_skipped_and_named_in_one_line(tmp_path: Path) -> None:

@@ -414,15 +414,16 @@ def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> Generator[Foun
     """Every file named or under a folder named (sorted), with how it is shown: its name, or
     its path inside the folder given (after the folder's name when several are given).  Folders
     in ``skip`` are left out; a file may be found twice (its :attr:`Found.key` says so)."""
+    for given in map(Path, inputs):
+        if not given.exists():
+            raise UsageError(f"找不到“{given}”（既不是文件也不是文件夹）", code="not_found")
     skipped = {_real(p) for p in skip}
     for given in map(Path, inputs):
         if given.is_dir():
             top = "" if len(inputs) == 1 else given.relative_to(given.parent).as_posix()
             yield from _walk(str(given), "" if top == "." else top, skipped)
-        elif given.exists():
-            yield Found(str(given), given.name, _key(str(given)))
         else:
-            raise UsageError(f"找不到“{given}”（既不是文件也不是文件夹）", code="not_found")
+            yield Found(str(given), given.name, _key(str(given)))
 
 
 #: Files that systems and programs leave beside the returns (compared in lower case).
