@@ -647,3 +647,19 @@ def test_many_copies_of_one_file_get_bounded_messages(tmp_path: Path) -> None:
     assert all(r.status == collect.INVALID and len(r.first_error) < 200 and len(r.duplicates) < 100
                for r in rows)
     assert all(len(r.flags) == 1 and r.flags[0][0] == "duplicate" for r in rows)
+
+
+def test_folders_nested_deeper_than_pythons_recursion_limit_are_walked(tmp_path: Path) -> None:
+    """Files before subfolders, both by name, at any depth (the walk is not recursive)."""
+    here = tmp_path / "收回"
+    here.mkdir()
+    (here / "z.xlsx").write_bytes(b"z")
+    (here / "b").mkdir()
+    (here / "b" / "y.xlsx").write_bytes(b"y")
+    deep = here
+    for _ in range(1100):  # one folder at a time (os.makedirs itself recurses)
+        deep = deep / "a"
+        os.mkdir(deep)
+    (deep / "x.xlsx").write_bytes(b"x")
+    found = [f.shown for f in collect.find([here])]
+    assert found == ["z.xlsx", "a/" * 1100 + "x.xlsx", "b/y.xlsx"]

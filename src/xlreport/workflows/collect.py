@@ -436,29 +436,31 @@ def is_junk(name: str) -> bool:
     return name.startswith((".", "~$")) or name.lower() in JUNK_NAMES
 
 
-def _walk(folder: str, shown: str, skipped: set[Path]) -> Iterator[Found]:
-    """The files under ``folder`` (shown after ``shown``), each folder's files before its
+def _walk(top: str, shown: str, skipped: set[Path]) -> Iterator[Found]:
+    """The files under ``top`` (shown after ``shown``), each folder's files before its
     folders, both sorted by name; hidden folders (``.git``, ``.Trash``) and links to folders
-    are not entered."""
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return
-    inside = []
-    for name in names:
-        path = os.path.join(folder, name)
-        where = f"{shown}/{name}" if shown else name
+    are not entered.  (Iterative: a folder nested a thousand deep is no error.)"""
+    todo = [(top, shown)]
+    while todo:
+        folder, shown = todo.pop()
         try:
-            mode = os.lstat(path).st_mode
+            names = sorted(os.listdir(folder))
         except OSError:
             continue
-        if S_ISDIR(mode):
-            if not name.startswith(".") and _real(Path(path)) not in skipped:
-                inside.append((path, where))
-        elif not (S_ISLNK(mode) and os.path.isdir(path)):
-            yield Found(path, where, _key(path))
-    for path, where in inside:
-        yield from _walk(path, where, skipped)
+        inside = []
+        for name in names:
+            path = os.path.join(folder, name)
+            where = f"{shown}/{name}" if shown else name
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if S_ISDIR(mode):
+                if not name.startswith(".") and _real(Path(path)) not in skipped:
+                    inside.append((path, where))
+            elif not (S_ISLNK(mode) and os.path.isdir(path)):
+                yield Found(path, where, _key(path))
+        todo += reversed(inside)
 
 
 def _key(path: str) -> str:
