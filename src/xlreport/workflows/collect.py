@@ -417,7 +417,7 @@ def find(inputs: Sequence[Path], *, skip: Sequence[Path] = ()) -> Generator[Foun
     for given in map(Path, inputs):
         if not given.exists():
             raise UsageError(f"找不到“{given}”（既不是文件也不是文件夹）", code="not_found")
-    skipped = {_real(p) for p in skip}
+    skipped = {_key(str(p)) for p in skip}
     for given in map(Path, inputs):
         if given.is_dir():
             top = "" if len(inputs) == 1 else given.relative_to(given.parent).as_posix()
@@ -436,10 +436,11 @@ def is_junk(name: str) -> bool:
     return name.startswith((".", "~$")) or name.lower() in JUNK_NAMES
 
 
-def _walk(top: str, shown: str, skipped: set[Path]) -> Iterator[Found]:
+def _walk(top: str, shown: str, skipped: set[str]) -> Iterator[Found]:
     """The files under ``top`` (shown after ``shown``), each folder's files before its
-    folders, both sorted by name; hidden folders (``.git``, ``.Trash``) and links to folders
-    are not entered.  (Iterative: a folder nested a thousand deep is no error.)"""
+    folders, both sorted by name; hidden folders (``.git``, ``.Trash``), folders whose
+    :func:`_key` is in ``skipped`` and links to folders are not entered.  (Iterative: a folder
+    nested a thousand deep is no error.)"""
     todo = [(top, shown)]
     while todo:
         folder, shown = todo.pop()
@@ -452,24 +453,29 @@ def _walk(top: str, shown: str, skipped: set[Path]) -> Iterator[Found]:
             path = os.path.join(folder, name)
             where = f"{shown}/{name}" if shown else name
             try:
-                mode = os.lstat(path).st_mode
+                st = os.lstat(path)
             except OSError:
                 continue
-            if S_ISDIR(mode):
-                if not name.startswith(".") and _real(Path(path)) not in skipped:
+            if S_ISDIR(st.st_mode):
+                if not name.startswith(".") and _identity(st) not in skipped:
                     inside.append((path, where))
-            elif not (S_ISLNK(mode) and os.path.isdir(path)):
+            elif not S_ISLNK(st.st_mode):
+                yield Found(path, where, _identity(st))
+            elif not os.path.isdir(path):
                 yield Found(path, where, _key(path))
         todo += reversed(inside)
 
 
 def _key(path: str) -> str:
-    """What identifies the file at ``path``: its device and inode, else (a broken link) the
-    path it resolves to."""
+    """What identifies the file or folder at ``path`` (:func:`_identity`), else (a broken
+    link) the path it resolves to."""
     try:
-        st = os.stat(path)
+        return _identity(os.stat(path))
     except OSError:
         return os.path.realpath(path)
+
+
+def _identity(st: os.stat_result) -> str:
     return f"{st.st_dev}:{st.st_ino}"
 
 
