@@ -31,6 +31,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from itertools import chain
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,7 @@ def folder(path: Path) -> Path:
 
 def _refuse_file_in_path(path: Path, shown: Path) -> None:
     """A path that goes through a regular file (``报告.json/新.json``) cannot be created."""
-    for above in (path, *path.parents):
+    for above in chain((path,), path.parents):  # lazily: the first that exists ends it
         if above.exists() or above.is_symlink():
             if not above.is_dir():
                 raise UnwritableOutput(f"无法写入“{shown}”：“{above}”是文件，不是文件夹",
@@ -119,6 +120,7 @@ class _Entries:
         self._file: str | None = None
         self._count = 0
         self._spillable = True
+        self.direct = 0  # entries written in place (devices)
 
     def __len__(self) -> int:
         return self._count
@@ -137,7 +139,7 @@ class _Entries:
                 return False
             if len(self._rows) < SPILL_AFTER or not self._spillable or not self._spill(row[0]):
                 self._rows[identity] = row
-                self._count += 1
+                self._counted(row)
                 return True
         assert self._db is not None
         with self._errors():
@@ -146,8 +148,12 @@ class _Entries:
                                  "VALUES (?, ?, ?, ?)", (identity, *row))
             except self._sqlite.IntegrityError:
                 return False
-        self._count += 1
+        self._counted(row)
         return True
+
+    def _counted(self, row: _Row) -> None:
+        self._count += 1
+        self.direct += row[2] is not None
 
     def __iter__(self) -> Iterator[_Row]:
         if self._db is None:
@@ -160,7 +166,7 @@ class _Entries:
 
     def close(self) -> None:
         """Forget every entry and delete the SQLite file, if there is one."""
-        self._rows, self._count = {}, 0
+        self._rows, self._count, self.direct = {}, 0, 0
         self._drop_db()
 
     def _drop_db(self) -> None:
@@ -328,19 +334,14 @@ class Outputs:
         """
         entries = self._entries
         with _held_off():
-            try:
-                made = next((t for t, _, _ in entries if os.path.isdir(t) and not os.path.islink(t)),
-                            None)
-            except OSError as exc:
-                self.discard()
-                raise unwritable(self._home or Path(), exc, undone=True) from None
-            if made is not None:
-                self.discard()
-                raise UnwritableOutput(f"无法写入“{made}”：这是一个文件夹；原有的文件都没有改动",
-                                       code="unwritable")
-            current = ""
             token = secrets.token_hex(6)
-            self._log(entries, "commit", token)
+            try:
+                self._log(_no_folder(entries), "commit", token)
+            except _Folder as folder:
+                self.discard()
+                raise UnwritableOutput(f"无法写入“{folder}”：这是一个文件夹；原有的文件都没有改动",
+                                       code="unwritable") from None
+            current = ""
             placed = 0  # entries before this one have their new file in place
             try:
                 for seq, (current, _, direct) in enumerate(entries):
@@ -350,7 +351,7 @@ class Outputs:
                     if staged is not None:
                         os.replace(staged, current)
                     placed = seq + 1
-                for current, _, direct in entries:
+                for current, _, direct in entries if entries.direct else ():
                     if direct is not None:
                         _write_direct(current, direct)
             except OSError as exc:
@@ -383,9 +384,12 @@ class Outputs:
         finally:
             entries.close()
 
-    def _log(self, entries: _Entries, state: str, token: str) -> None:
-        """Write the journal: a line with ``state`` and ``token``, then one line per entry."""
+    def _log(self, entries: Iterable[_Row], state: str, token: str) -> None:
+        """Write the journal: a line with ``state`` and ``token``, then one line per entry
+        (``entries`` are gone through also when there is no journal)."""
         if self.journal is None:
+            for _ in entries:
+                pass
             return
         tmp = self.journal.with_name(self.journal.name + ".tmp")
         try:
@@ -398,10 +402,11 @@ class Outputs:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.journal)
-        except OSError as exc:
-            with suppress(OSError):
-                os.unlink(tmp)
-            raise unwritable(self.journal.parent, exc, undone=True) from None
+        except BaseException as exc:
+            _unlink(tmp)
+            if isinstance(exc, OSError):
+                raise unwritable(self.journal.parent, exc, undone=True) from None
+            raise
 
     def _unlog(self) -> None:
         if self.journal is not None:
@@ -480,6 +485,18 @@ def _single(logged: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
 def _recover_single(done: bool, entries: list[tuple[str, str | None, str | None]]) -> None:
     for target, staged, aside in reversed(entries):
         _recover_one(done, target, staged, aside)
+
+
+class _Folder(Exception):
+    """A target of a commit is a folder (made since it was given)."""
+
+
+def _no_folder(entries: _Entries) -> Iterator[_Row]:
+    """``entries``, raising :class:`_Folder` at a target that is a folder."""
+    for row in entries:
+        if os.path.isdir(row[0]) and not os.path.islink(row[0]):
+            raise _Folder(row[0])
+        yield row
 
 
 def _undo(entries: _Entries, token: str, placed: int) -> None:
