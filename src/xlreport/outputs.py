@@ -337,9 +337,9 @@ class Outputs:
             token = secrets.token_hex(6)
             try:
                 self._log(_no_folder(entries), "commit", token)
-            except _Folder as folder:
+            except _Folder as made:
                 self.discard()
-                raise UnwritableOutput(f"无法写入“{folder}”：这是一个文件夹；原有的文件都没有改动",
+                raise UnwritableOutput(f"无法写入“{made}”：这是一个文件夹；原有的文件都没有改动",
                                        code="unwritable") from None
             current = ""
             placed = 0  # entries before this one have their new file in place
