@@ -182,7 +182,7 @@ class _Entries:
     def _spill(self, first: str) -> bool:
         """Move the entries to a new SQLite file; False when this Python has no SQLite."""
         try:
-            import sqlite3  # deferred: only a commit of thousands of files needs it (~10 ms)
+            import sqlite3  # deferred: only a commit of thousands of files needs it (~5 ms)
         except ImportError:
             self._spillable = False
             return False
