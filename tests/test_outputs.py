@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import copy
 import errno
+import json
 import os
 import stat
+import subprocess
+import sys
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +25,9 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, example, run_cli, write_json
+from conftest import ENV, REPO, example, run_cli, write_json
 from xlreport import edition as spec_mod
+from xlreport import outputs as outputs_mod
 from xlreport.checks import report
 from xlreport.errors import UnwritableOutput, UsageError, os_reason
 from xlreport.outputs import TEMP_PREFIX, Outputs, write_atomic
@@ -279,3 +284,248 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# ---------------------------------------------------------------- many files: memory stays flat
+
+
+REMOVED = 6
+
+
+@pytest.fixture
+def spilling(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Outputs keep 8 targets in memory; past them, the rest go to the SQLite file."""
+    monkeypatch.setattr(outputs_mod, "SPILL_AFTER", 8)
+    return 8
+
+
+def many(tmp_path: Path, n: int = 50) -> tuple[Path, Path, dict[str, bytes]]:
+    """A staging folder with ``n`` new files and a results folder whose every third target and
+    ``REMOVED`` files to remove exist already; the results folder's files (and bytes)."""
+    stage, out = tmp_path / "暂存", tmp_path / "结果"
+    stage.mkdir()
+    out.mkdir()
+    for i in range(n):
+        (stage / f"{i}.json").write_text(f"新 {i}", encoding="utf-8")
+        if i % 3 == 0:
+            (out / f"{i}.json").write_text(f"旧 {i}", encoding="utf-8")
+    for j in range(REMOVED):
+        (out / f"旧{j}.json").write_text(f"删 {j}", encoding="utf-8")
+    return stage, out, contents(out)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def stage_all(out: Outputs, stage: Path, results: Path, n: int = 50) -> None:
+    for i in range(n):
+        out.place(results / f"{i}.json", stage / f"{i}.json")
+    for j in range(REMOVED):
+        out.remove(results / f"旧{j}.json")
+    out.write(results / "summary.csv", "汇总")
+
+
+def spilled(folder: Path) -> list[Path]:
+    return list(folder.glob(f"{TEMP_PREFIX}*.sqlite"))
+
+
+@pytest.mark.parametrize("journal", [False, True])
+def test_a_commit_past_the_threshold_lands_every_file(
+    spilling: int, journal: bool, tmp_path: Path
+) -> None:
+    stage, results, _ = many(tmp_path)
+    with Outputs(journal=stage / "commit.json" if journal else None) as out:
+        stage_all(out, stage, results)
+        # Beside the journal when there is one, else beside the first target.
+        assert len(spilled(stage if journal else results)) == 1
+        out.commit()
+        assert spilled(stage) == spilled(results) == []
+    expected = {f"{i}.json": f"新 {i}".encode() for i in range(50)}
+    assert contents(results) == {**expected, "summary.csv": "汇总".encode()}
+    assert listing(stage) == []
+
+
+def test_a_target_given_twice_is_refused_after_the_spill(spilling: int, tmp_path: Path) -> None:
+    stage, results, before = many(tmp_path)
+    with Outputs() as out:
+        stage_all(out, stage, results)
+        assert spilled(results)
+        for again in (lambda: out.place(results / "sub" / ".." / "3.json", stage / "3.json"),
+                      lambda: out.write(results / "." / "summary.csv", "又一个"),
+                      lambda: out.remove(results / "旧0.json")):
+            with pytest.raises(UsageError, match="被指定为两个不同的输出文件，请分别给出文件名") as caught:
+                again()
+            assert caught.value.code == "output_twice"
+    # Discarded on the way out: the spill file and the staged summary are gone, nothing moved.
+    assert contents(results) == before
+    assert len(listing(stage)) == 50
+
+
+def test_small_commands_do_not_spill(tmp_path: Path) -> None:
+    """One or two files: no SQLite imported, no file other than the output."""
+    code = ("import sys; from pathlib import Path; from xlreport.outputs import write_atomic; "
+            f"write_atomic(Path({str(tmp_path / 'r.json')!r}), '新'); print('sqlite3' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "False" and listing(tmp_path) == ["r.json"]
+
+
+# 1 journal rename, 23 old files moved aside (renames 2-24), 51 new files moved in (25-75), the
+# journal marked done (76).
+ASIDE, PLACED, DONE = range(2, 25), range(25, 76), 76
+
+
+@pytest.mark.parametrize("at", [2, 13, 24, 25, 50, 75])
+def test_a_commit_failing_midway_after_the_spill_puts_everything_back(
+    spilling: int, at: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage, results, before = many(tmp_path)
+    calls, real = [0], os.replace
+
+    def failing(*args: Any) -> None:
+        calls[0] += 1
+        if calls[0] == at:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        real(*args)
+
+    with Outputs(journal=stage / "commit.json") as out:
+        stage_all(out, stage, results)
+        monkeypatch.setattr(outputs_mod.os, "replace", failing)
+        with pytest.raises(UnwritableOutput, match="原有的文件都没有改动"):
+            out.commit()
+    assert contents(results) == before
+    assert listing(stage) == sorted(f"{i}.json" for i in range(50))
+
+
+def test_a_folder_made_late_after_the_spill_moves_nothing(spilling: int, tmp_path: Path) -> None:
+    stage, results, before = many(tmp_path)
+    with Outputs() as out:
+        stage_all(out, stage, results)
+        (results / "49.json").mkdir()
+        with pytest.raises(UnwritableOutput, match="这是一个文件夹；原有的文件都没有改动"):
+            out.commit()
+    assert (results / "49.json").is_dir()
+    (results / "49.json").rmdir()
+    assert contents(results) == before
+    assert spilled(results) == [] and len(listing(stage)) == 50
+
+
+# A process that stages the ``many`` outputs with 8 targets in memory and dies at its n-th rename
+# (or at its first deletion of an old file, after the journal says done).
+KILLED = """
+import os, sys
+from pathlib import Path
+from xlreport import outputs
+stage, results, at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+outputs.SPILL_AFTER = 8
+calls, real_replace, real_unlink = [0], os.replace, os.unlink
+def replace(*args):
+    calls[0] += 1
+    if str(calls[0]) == at:
+        os._exit(9)
+    real_replace(*args)
+def unlink(path):
+    if at == "unlink" and str(path).endswith(".old"):
+        os._exit(9)
+    real_unlink(path)
+os.replace, os.unlink = replace, unlink
+with outputs.Outputs(journal=stage / "commit.json") as out:
+    for i in range(50):
+        out.place(results / f"{i}.json", stage / f"{i}.json")
+    for j in range(6):
+        out.remove(results / f"旧{j}.json")
+    out.write(results / "summary.csv", "汇总")
+    out.commit()
+"""
+
+
+@pytest.mark.parametrize("at", ["2", "13", "24", "25", "50", "75", str(DONE), "unlink"])
+def test_recover_undoes_a_commit_killed_after_the_spill(spilling: int, at: str, tmp_path: Path) -> None:
+    stage, results, before = many(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", KILLED, stage, results, at], env=ENV,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 9, proc.stderr
+    assert (stage / "commit.json").exists()
+    outputs_mod.recover(stage / "commit.json")
+    assert not (stage / "commit.json").exists()
+    if at == "unlink":  # the journal said done: the new files stay, the old ones are deleted
+        expected = {f"{i}.json": f"新 {i}".encode() for i in range(50)}
+        assert contents(results) == {**expected, "summary.csv": "汇总".encode()}
+    else:
+        assert contents(results) == before
+        assert sorted(p.name for p in stage.glob("*.json")) == sorted(f"{i}.json" for i in range(50))
+
+
+def test_recover_reads_a_journal_of_an_older_version(tmp_path: Path) -> None:
+    """One JSON object: every entry with its aside named.  Killed between moving the new file
+    in and the second target's move: both are put back.  Done: the old file is deleted."""
+    a, b, gone = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    staged_a, staged_b = tmp_path / f"{TEMP_PREFIX}1.tmp", tmp_path / f"{TEMP_PREFIX}2.tmp"
+    aside_a, aside_c = tmp_path / f"{TEMP_PREFIX}a.old", tmp_path / f"{TEMP_PREFIX}c.old"
+    aside_a.write_text("旧 a", encoding="utf-8")
+    a.write_text("新 a", encoding="utf-8")
+    staged_b.write_text("新 b", encoding="utf-8")
+    aside_c.write_text("旧 c", encoding="utf-8")
+    journal = tmp_path / "commit.json"
+    entries = [{"target": str(a), "staged": str(staged_a), "aside": str(aside_a)},
+               {"target": str(b), "staged": str(staged_b), "aside": None},
+               {"target": str(gone), "staged": None, "aside": str(aside_c)}]
+    journal.write_text(json.dumps({"state": "commit", "entries": entries}, ensure_ascii=False),
+                       encoding="utf-8")
+    outputs_mod.recover(journal)
+    assert contents(tmp_path) == {"a.json": "旧 a".encode(), "c.json": "旧 c".encode()}
+    aside_a.write_text("旧 a", encoding="utf-8")
+    journal.write_text(json.dumps({"state": "done", "entries": entries[:1]}), encoding="utf-8")
+    outputs_mod.recover(journal)
+    assert contents(tmp_path) == {"a.json": "旧 a".encode(), "c.json": "旧 c".encode()}
+
+
+def test_recover_leaves_a_damaged_journal_alone(spilling: int, tmp_path: Path) -> None:
+    """A journal that does not read to its end is not acted on at all (nor deleted)."""
+    stage, results, _ = many(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", KILLED, stage, results, "50"], env=ENV,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 9, proc.stderr
+    journal = stage / "commit.json"
+    journal.write_text(journal.read_text(encoding="utf-8")[:-20], encoding="utf-8")
+    left = contents(results)
+    outputs_mod.recover(journal)
+    assert contents(results) == left and journal.exists()
+
+
+def test_memory_does_not_grow_with_the_number_of_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20,000 files take no more memory to commit than 2,000 (both past the threshold)."""
+    import sqlite3  # noqa: F401  # deferred: imported before measuring, as a run has it by then
+
+    monkeypatch.setattr(outputs_mod, "SPILL_AFTER", 1000)
+    monkeypatch.chdir(tmp_path)  # short relative paths: fewer folders to resolve on each place
+
+    def peak(n: int) -> int:
+        stage, results = Path(f"s{n}"), Path(f"r{n}")
+        stage.mkdir()
+        results.mkdir()
+        (stage / "new").write_bytes(b"{}")
+        (stage / "old").write_bytes(b"")
+        for i in range(n):  # links: making 20,000 files takes seconds on some disks
+            os.link(stage / "new", stage / str(i))
+            if i % 4 == 0:
+                os.link(stage / "old", results / str(i))
+        tracemalloc.start()
+        try:
+            with Outputs(journal=stage / "commit.json") as out:
+                for i in range(n):
+                    out.place(results / str(i), stage / str(i))
+                out.commit()
+            used = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert len(listing(results)) == n and listing(stage) == ["new", "old"]
+        return used
+
+    small, large = peak(2_000), peak(20_000)
+    # The constant allows for a one-off resize of Python's own table of interned names.
+    assert large < 2 * small + 1024 * 1024, (small, large)
+    assert large < 8 * 1024 * 1024, large

@@ -8,6 +8,11 @@ everything is put back as it was.  Ctrl-C and a closed terminal are held off dur
 step; a commit killed all the same (power loss) leaves a journal from which :func:`recover` puts
 the previous files back.
 
+Memory does not grow with the number of files: past :data:`SPILL_AFTER` targets an
+:class:`Outputs` keeps them in a temporary SQLite file (beside the journal, else beside the first
+target), the journal is written and read a line at a time, and what a commit has moved is told
+from names made of a token and each target's place in the order, not remembered.
+
 A file that cannot be written is the user's situation, not a bug: :class:`UnwritableOutput`
 names the file and the reason (没有权限, 只读, 磁盘已满, 是文件夹…), never a temporary file.
 An output that is one of the command's inputs is refused before anything is written.
@@ -15,6 +20,7 @@ An output that is one of the command's inputs is refused before anything is writ
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -25,12 +31,15 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UnwritableOutput, UsageError, os_reason
+
+if TYPE_CHECKING:
+    import sqlite3
 
 #: Every temporary file or folder xlreport makes beside an output starts with this.
 TEMP_PREFIX = ".xlreport-"
@@ -70,7 +79,7 @@ def folder(path: Path) -> Path:
 
 def _refuse_file_in_path(path: Path, shown: Path) -> None:
     """A path that goes through a regular file (``报告.json/新.json``) cannot be created."""
-    for above in (path, *path.parents):
+    for above in chain((path,), path.parents):  # lazily: the first that exists ends it
         if above.exists() or above.is_symlink():
             if not above.is_dir():
                 raise UnwritableOutput(f"无法写入“{shown}”：“{above}”是文件，不是文件夹",
@@ -86,15 +95,127 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-@dataclass
-class _Entry:
-    """One target of a commit: its new content (staged file or bytes for a device) or removal."""
+#: One target of a commit: its path, its staged file (None to remove it) and, for a device, the
+#: bytes written into it in place.
+_Row = tuple[str, str | None, bytes | None]
 
-    target: Path
-    staged: Path | None = None
-    direct: bytes | None = None
-    aside: Path | None = None
-    placed: bool = False
+#: Targets an :class:`Outputs` keeps in memory; past this many they go to an SQLite file.
+SPILL_AFTER = 4096
+#: Rows read from that file at a time.
+_CHUNK = 1024
+
+
+class _Entries:
+    """The targets of one commit in the order given, each at most once (by :func:`_identity`).
+
+    Up to :data:`SPILL_AFTER` they are plain tuples in memory; past it they are moved to an SQLite
+    file beside the outputs (``home``, else the first target's folder), which is deleted by
+    :meth:`close`, so that a run of any size holds a bounded number of them.
+    """
+
+    def __init__(self, home: Path | None) -> None:
+        self._home = home
+        self._rows: dict[str, _Row] = {}  # identity → row, in the order added
+        self._db: sqlite3.Connection | None = None
+        self._file: str | None = None
+        self._count = 0
+        self._spillable = True
+        self.direct = 0  # entries written in place (devices)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, identity: object) -> bool:
+        if self._db is None:
+            return identity in self._rows
+        with self._errors():
+            found = self._db.execute("SELECT 1 FROM entries WHERE identity = ?", (identity,))
+            return found.fetchone() is not None
+
+    def add(self, identity: str, row: _Row) -> bool:
+        """Add ``row``; False (and nothing added) when its target is one already given."""
+        if self._db is None:
+            if identity in self._rows:
+                return False
+            if len(self._rows) < SPILL_AFTER or not self._spillable or not self._spill(row[0]):
+                self._rows[identity] = row
+                self._counted(row)
+                return True
+        assert self._db is not None
+        with self._errors():
+            try:
+                self._db.execute("INSERT INTO entries (identity, target, staged, direct) "
+                                 "VALUES (?, ?, ?, ?)", (identity, *row))
+            except self._sqlite.IntegrityError:
+                return False
+        self._counted(row)
+        return True
+
+    def _counted(self, row: _Row) -> None:
+        self._count += 1
+        self.direct += row[2] is not None
+
+    def __iter__(self) -> Iterator[_Row]:
+        if self._db is None:
+            yield from self._rows.values()
+            return
+        with self._errors():
+            rows = self._db.execute("SELECT target, staged, direct FROM entries ORDER BY seq")
+            while chunk := rows.fetchmany(_CHUNK):
+                yield from chunk
+
+    def close(self) -> None:
+        """Forget every entry and delete the SQLite file, if there is one."""
+        self._rows, self._count, self.direct = {}, 0, 0
+        self._drop_db()
+
+    def _drop_db(self) -> None:
+        if self._db is not None:
+            with suppress(self._sqlite.Error):
+                self._db.close()
+            self._db = None
+        if self._file is not None:
+            with suppress(OSError):
+                os.unlink(self._file)
+            self._file = None
+
+    def _spill(self, first: str) -> bool:
+        """Move the entries to a new SQLite file; False when this Python has no SQLite."""
+        try:
+            import sqlite3  # deferred: only a commit of thousands of files needs it (~5 ms)
+        except ImportError:
+            self._spillable = False
+            return False
+        self._sqlite = sqlite3
+        where = self._home or Path(next(iter(self._rows.values()), (first,))[0]).parent
+        try:
+            fd, self._file = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".sqlite", dir=where)
+            os.close(fd)
+            with self._errors():
+                db = sqlite3.connect(self._file, isolation_level=None)
+                self._db = db
+                db.execute("PRAGMA journal_mode = OFF")
+                db.execute("PRAGMA synchronous = OFF")
+                db.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, identity TEXT UNIQUE "
+                           "NOT NULL, target TEXT NOT NULL, staged TEXT, direct BLOB)")
+                db.execute("BEGIN")  # never committed: the file is scratch, deleted at the end
+                db.executemany("INSERT INTO entries (identity, target, staged, direct) "
+                               "VALUES (?, ?, ?, ?)",
+                               ((i, *row) for i, row in self._rows.items()))
+        except OSError as exc:
+            self._drop_db()
+            raise unwritable(where, exc) from None
+        self._rows = {}
+        return True
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """An SQLite error is an OSError of the disk (full, or another)."""
+        try:
+            yield
+        except self._sqlite.Error as exc:
+            full = "full" in str(exc).lower()
+            raise OSError(errno.ENOSPC if full else errno.EIO, str(exc)) from None
 
 
 class Outputs:
@@ -108,8 +229,11 @@ class Outputs:
     def __init__(self, inputs: Iterable[Path | None] = (), *, journal: Path | None = None) -> None:
         self.inputs = [Path(p) for p in inputs if p is not None and str(p) != "-"]
         self.journal = journal
-        self._entries: list[_Entry] = []
-        self._targets: set[str] = set()
+        self._entries = _Entries(self._home)
+
+    @property
+    def _home(self) -> Path | None:
+        return None if self.journal is None else self.journal.parent
 
     def __enter__(self) -> Outputs:
         return self
@@ -122,24 +246,31 @@ class Outputs:
     def check(self, path: Path) -> Path:
         """Refuse ``path`` as an output now (an input, a folder, under a file), else return it;
         its folder is created."""
+        return self._check(path)[0]
+
+    def _check(self, path: Path) -> tuple[Path, str]:
+        """:meth:`check`, also returning the target's identity."""
         path = Path(path)
         for given in self.inputs:
             if same_file(path, given):
                 raise UsageError(f"输出文件“{path}”就是输入文件“{given}”，写出会把它覆盖；"
                                  "请另选一个输出文件名", code="output_is_input")
-        if _identity(path) in self._targets:
-            raise UsageError(f"“{path}”被指定为两个不同的输出文件，请分别给出文件名",
-                             code="output_twice")
+        identity = _identity(path)
+        try:
+            if identity in self._entries:
+                raise _twice(path)
+        except OSError as exc:
+            raise unwritable(path, exc) from None
         if path.is_dir():
             raise UnwritableOutput(f"无法写入“{path}”：这是一个文件夹；请给出要写的文件名",
                                    code="unwritable")
         folder(path.parent)
-        return path
+        return path, identity
 
     def write(self, path: Path, data: bytes | str, *, suffixes: tuple[str, ...] = ()) -> Path:
         """Stage ``data`` for ``path``: text (JSON, YAML) as UTF-8, bytes as a workbook, or either
         as a file whose name ends in one of ``suffixes`` (a published document)."""
-        path = self.check(path)
+        path, identity = self._check(path)
         suffix = path.suffix.lower()
         if suffixes:
             if suffix not in suffixes:
@@ -153,13 +284,19 @@ class Outputs:
                              "请用 .xlsx 结尾的文件名", code="output_suffix")
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if _special(path):
-            self._add(_Entry(path, direct=raw))
+            self._add(path, identity, None, raw)
             return path
         try:
             fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
         except OSError as exc:
             raise unwritable(path, exc) from None
-        self._add(_Entry(path, staged=Path(tmp)))
+        try:
+            self._add(path, identity, tmp)
+        except BaseException:
+            os.close(fd)
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(raw)
@@ -172,81 +309,104 @@ class Outputs:
 
     def place(self, path: Path, staged: Path) -> Path:
         """Put the already written file ``staged`` (on the same disk) at ``path`` on commit."""
-        path = self.check(path)
-        self._add(_Entry(path, staged=Path(staged)))
+        path, identity = self._check(path)
+        self._add(path, identity, str(staged))
         return path
 
     def remove(self, path: Path) -> None:
         """Delete ``path`` on commit (together with the rest, or not at all)."""
-        self._add(_Entry(Path(path)))
+        self._add(Path(path), _identity(path), None)
 
-    def _add(self, entry: _Entry) -> None:
-        self._entries.append(entry)
-        self._targets.add(_identity(entry.target))
+    def _add(self, path: Path, identity: str, staged: str | None,
+             direct: bytes | None = None) -> None:
+        try:
+            added = self._entries.add(identity, (str(path), staged, direct))
+        except OSError as exc:
+            raise unwritable(path, exc) from None
+        if not added:
+            raise _twice(path)
 
     def commit(self) -> None:
-        """Replace every target at once; on failure put everything back and raise."""
+        """Replace every target at once; on failure put everything back and raise.
+
+        Old files are moved aside under names made of a token of this commit and their place in
+        the order (see :func:`_aside`), so that what was moved is read from the disk, not kept.
+        """
         entries = self._entries
         with _held_off():
-            for e in entries:
-                if e.target.is_dir() and not e.target.is_symlink():
-                    self.discard()
-                    raise UnwritableOutput(f"无法写入“{e.target}”：这是一个文件夹；原有的文件都没有改动",
-                                           code="unwritable")
-                if e.direct is None and (e.target.exists() or e.target.is_symlink()):
-                    e.aside = e.target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}.old")
-            self._log(entries, "commit")
-            current = entries[0].target if entries else Path()
+            token = secrets.token_hex(6)
             try:
-                for e in entries:
-                    current = e.target
-                    if e.aside is not None:
-                        os.replace(e.target, e.aside)
-                for e in entries:
-                    current = e.target
-                    if e.staged is not None:
-                        os.replace(e.staged, e.target)
-                        e.placed = True
-                for e in entries:
-                    current = e.target
-                    if e.direct is not None:
-                        _write_direct(e.target, e.direct)
+                self._log(_no_folder(entries), "commit", token)
+            except _Folder as made:
+                self.discard()
+                raise UnwritableOutput(f"无法写入“{made}”：这是一个文件夹；原有的文件都没有改动",
+                                       code="unwritable") from None
+            current = ""
+            placed = 0  # entries before this one have their new file in place
+            try:
+                for seq, (current, _, direct) in enumerate(entries):
+                    if direct is None and os.path.lexists(current):
+                        os.replace(current, _aside(current, token, seq))
+                for seq, (current, staged, _) in enumerate(entries):
+                    if staged is not None:
+                        os.replace(staged, current)
+                    placed = seq + 1
+                for current, _, direct in entries if entries.direct else ():
+                    if direct is not None:
+                        _write_direct(current, direct)
             except OSError as exc:
-                _undo(entries)
+                _undo(entries, token, placed)
                 self._unlog()
                 self.discard()
-                raise unwritable(current, exc, undone=True) from None
-            self._entries, self._targets = [], set()
+                raise unwritable(Path(current), exc, undone=True) from None
+            self._entries = _Entries(self._home)
             try:
-                self._log(entries, "done")
-            except UnwritableOutput:
-                self._unlog()
-            for e in entries:
-                if e.aside is not None:
-                    with suppress(OSError):
-                        os.unlink(e.aside)
+                try:
+                    self._log(entries, "done", token)
+                except UnwritableOutput:
+                    self._unlog()
+                with suppress(OSError):
+                    for seq, (target, _, direct) in enumerate(entries):
+                        if direct is None:
+                            with suppress(OSError):
+                                os.unlink(_aside(target, token, seq))
+            finally:
+                entries.close()
             self._unlog()
 
     def discard(self) -> None:
         """Delete every staged temporary file that was not committed."""
-        _drop_temps(self._entries)
-        self._entries, self._targets = [], set()
+        entries, self._entries = self._entries, _Entries(self._home)
+        try:
+            with suppress(OSError):
+                for _, staged, _ in entries:
+                    _drop_temp(staged)
+        finally:
+            entries.close()
 
-    def _log(self, entries: list[_Entry], state: str) -> None:
+    def _log(self, entries: Iterable[_Row], state: str, token: str) -> None:
+        """Write the journal: a line with ``state`` and ``token``, then one line per entry
+        (``entries`` are gone through also when there is no journal)."""
         if self.journal is None:
+            for _ in entries:
+                pass
             return
-        lines = [{"target": str(e.target), "staged": _str(e.staged), "aside": _str(e.aside)}
-                 for e in entries]
-        text = json.dumps({"state": state, "entries": lines}, ensure_ascii=False)
         tmp = self.journal.with_name(self.journal.name + ".tmp")
         try:
             with open(tmp, "w", encoding="utf-8") as out:
-                out.write(text)
+                out.write(json.dumps({"state": state, "token": token}) + "\n")
+                for target, staged, direct in entries:
+                    line = {"target": target, **({"direct": True} if direct is not None
+                                                 else {"staged": staged})}
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.journal)
-        except OSError as exc:
-            raise unwritable(self.journal.parent, exc, undone=True) from None
+        except BaseException as exc:
+            _unlink(tmp)
+            if isinstance(exc, OSError):
+                raise unwritable(self.journal.parent, exc, undone=True) from None
+            raise
 
     def _unlog(self) -> None:
         if self.journal is not None:
@@ -263,45 +423,118 @@ def write_atomic(path: Path, data: bytes | str, *, inputs: Iterable[Path | None]
 
 
 def recover(journal: Path) -> None:
-    """Undo a commit that was killed before it finished (or finish its clean-up if it was done)."""
+    """Undo a commit that was killed before it finished (or finish its clean-up if it was done).
+
+    The journal is read twice, a line at a time: once to check it is whole, then to act on it.
+    A journal of an older version (one JSON object) is recovered as it was then.
+    """
     try:
-        logged = json.loads(journal.read_text(encoding="utf-8"))
-        entries = [
-            _Entry(Path(e["target"]), _path(e["staged"]), aside=_path(e["aside"]))
-            for e in logged["entries"]
-        ]
+        with open(journal, encoding="utf-8") as log:
+            head = json.loads(log.readline())
+            single = isinstance(head, dict) and isinstance(head.get("entries"), list)
+            if single:
+                entries = _single(head)
+            else:
+                state, token = head["state"], head["token"]
+                if not isinstance(token, str):
+                    raise TypeError(token)
+                for line in log:
+                    _logged(json.loads(line))
     except (OSError, ValueError, KeyError, TypeError):
         return
-    if logged.get("state") == "done":
-        for e in entries:
-            if e.aside is not None:
-                with suppress(OSError):
-                    os.unlink(e.aside)
+    if single:
+        _recover_single(head.get("state") == "done", entries)
     else:
-        for e in entries:
-            e.placed = e.staged is not None and not e.staged.exists() and e.target.exists()
-        _undo(entries)
-        _drop_temps(entries)
+        with suppress(OSError), open(journal, encoding="utf-8") as log:
+            log.readline()
+            for seq, line in enumerate(log):
+                target, staged, direct = _logged(json.loads(line))
+                if not direct:
+                    _recover_one(state == "done", target, staged, _aside(target, token, seq))
+    _unlink(journal)
+
+
+def _recover_one(done: bool, target: str, staged: str | None, aside: str | None) -> None:
+    """Delete the old file of a commit that was done, else put the target back as it was."""
+    if done:
+        if aside is not None:
+            _unlink(aside)
+        return
+    placed = staged is not None and not os.path.exists(staged) and os.path.exists(target)
+    _put_back(target, staged, aside, placed)
+    _drop_temp(staged)
+
+
+def _logged(line: Any) -> tuple[str, str | None, bool]:
+    """One entry line of a journal: target, staged file, whether it was written in place."""
+    target, staged = line["target"], line.get("staged")
+    if not isinstance(target, str) or not isinstance(staged, (str, type(None))):
+        raise TypeError(line)
+    return target, staged, line.get("direct") is True
+
+
+def _single(logged: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """The entries of a journal written as one JSON object (older versions)."""
+    entries = [(e["target"], e["staged"], e["aside"]) for e in logged["entries"]]
+    if not all(isinstance(e[0], str) and isinstance(e[1], (str, type(None)))
+               and isinstance(e[2], (str, type(None))) for e in entries):
+        raise TypeError(logged)
+    return entries
+
+
+def _recover_single(done: bool, entries: list[tuple[str, str | None, str | None]]) -> None:
+    for target, staged, aside in reversed(entries):
+        _recover_one(done, target, staged, aside)
+
+
+class _Folder(Exception):
+    """A target of a commit is a folder (made since it was given)."""
+
+
+def _no_folder(entries: _Entries) -> Iterator[_Row]:
+    """``entries``, raising :class:`_Folder` at a target that is a folder."""
+    for row in entries:
+        if os.path.isdir(row[0]) and not os.path.islink(row[0]):
+            raise _Folder(row[0])
+        yield row
+
+
+def _undo(entries: _Entries, token: str, placed: int) -> None:
+    """Put every target of a failed commit back as it was (the first ``placed`` entries have
+    their new file in place)."""
     with suppress(OSError):
-        os.unlink(journal)
+        for seq, (target, staged, direct) in enumerate(entries):
+            if direct is None:
+                _put_back(target, staged, _aside(target, token, seq), seq < placed)
 
 
-def _undo(entries: list[_Entry]) -> None:
-    """Put every target of a failed commit back as it was."""
-    for e in reversed(entries):
-        with suppress(OSError):
-            if e.placed and e.staged is not None:
-                os.replace(e.target, e.staged)
-            if e.aside is not None and (e.aside.exists() or e.aside.is_symlink()):
-                os.replace(e.aside, e.target)
+def _put_back(target: str, staged: str | None, aside: str | None, placed: bool) -> None:
+    """Move a target's new file back to ``staged`` (if ``placed``), and its old one back."""
+    with suppress(OSError):
+        if placed and staged is not None:
+            os.replace(target, staged)
+        if aside is not None and os.path.lexists(aside):
+            os.replace(aside, target)
 
 
-def _drop_temps(entries: list[_Entry]) -> None:
-    """Delete the temporary files :meth:`Outputs.write` made for ``entries``."""
-    for e in entries:
-        if e.staged is not None and e.staged.name.startswith(TEMP_PREFIX):
-            with suppress(OSError):
-                e.staged.unlink()
+def _aside(target: str, token: str, seq: int) -> str:
+    """Where the commit ``token`` moves the old file of its ``seq``-th target meanwhile."""
+    return os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{token}-{seq}.old")
+
+
+def _drop_temp(staged: str | None) -> None:
+    """Delete ``staged`` if it is a temporary file :meth:`Outputs.write` made."""
+    if staged is not None and os.path.basename(staged).startswith(TEMP_PREFIX):
+        _unlink(staged)
+
+
+def _unlink(path: str | Path) -> None:
+    with suppress(OSError):
+        os.unlink(path)
+
+
+def _twice(path: Path) -> UsageError:
+    return UsageError(f"“{path}”被指定为两个不同的输出文件，请分别给出文件名", code="output_twice")
 
 
 def _identity(path: Path) -> str:
@@ -319,17 +552,9 @@ def _special(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
-def _write_direct(path: Path, data: bytes) -> None:
+def _write_direct(path: str, data: bytes) -> None:
     with open(path, "wb") as out:
         out.write(data)
-
-
-def _str(path: Path | None) -> str | None:
-    return None if path is None else str(path)
-
-
-def _path(text: Any) -> Path | None:
-    return Path(text) if isinstance(text, str) else None
 
 
 def _umask() -> int:
