@@ -30,7 +30,7 @@ MISSING = "未交"
 #: The order of the summary.
 ORDER = (UNREADABLE, INVALID, MISSING, WARNINGS, VALID)
 #: Rows read from the database at a time.
-CHUNK = 1000
+CHUNK = 500
 #: Memory SQLite may use for its page cache (KiB); beyond it pages go to its file.
 CACHE_KIB = 8192
 
