@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from json.encoder import encode_basestring as _string
 from pathlib import Path
@@ -209,49 +209,61 @@ def dumps(obj: Any, *, indent: int | None = 1) -> str:
 
 
 def _encode(obj: Any, indent: int | None, level: int, out: list[str]) -> None:
-    """Append the JSON of ``obj`` to ``out`` (strings, ints and None without ``json.dumps``: a
-    report has hundreds of them)."""
-    if isinstance(obj, str):
-        out.append(_string(obj))
-    elif obj is None:
-        out.append("null")
-    elif type(obj) is int:
-        out.append(int.__repr__(obj))
-    elif isinstance(obj, Decimal):
-        out.append(_decimal(obj))
+    """Append the JSON of ``obj`` to ``out``."""
+    text = _scalar(obj)
+    if text is not None:
+        out.append(text)
     elif isinstance(obj, Mapping):
-        _container("{", "}", list(obj.items()), indent, level, True, out)
+        _container("{", "}", obj.items(), indent, level, True, out)
     elif isinstance(obj, (list, tuple)):
-        _container("[", "]", list(obj), indent, level, False, out)
+        _container("[", "]", obj, indent, level, False, out)
+    elif isinstance(obj, Decimal):  # a subclass
+        out.append(_decimal(obj))
     else:
         out.append(json.dumps(obj, ensure_ascii=False))
+
+
+def _scalar(obj: Any) -> str | None:
+    """The JSON of a string, int, Decimal or None (without ``json.dumps``: a report has
+    hundreds of them), else None."""
+    kind = type(obj)
+    if kind is int:
+        return int.__repr__(obj)
+    if obj is None:
+        return "null"
+    if kind is str:
+        return _string(obj)
+    if kind is Decimal:
+        return _decimal(obj)
+    return None
 
 
 def _container(
     open_: str,
     close: str,
-    items: list[Any],
+    items: Iterable[Any],
     indent: int | None,
     level: int,
     keyed: bool,
     out: list[str],
 ) -> None:
-    if not items:
-        out.append(open_ + close)
-        return
     pad = "" if indent is None else "\n" + " " * (indent * (level + 1))
     end = "" if indent is None else "\n" + " " * (indent * level)
-    sep = ", " if indent is None else ","
-    out.append(open_)
-    for i, item in enumerate(items):
-        out.append((sep if i else "") + pad)
+    lead, later, empty = open_ + pad, (", " if indent is None else ",") + pad, True
+    for item in items:
         if keyed:
             key, value = item
-            out.append(_string(str(key)) + ": ")
-            _encode(value, indent, level + 1, out)
+            lead += _string(str(key)) + ": "
         else:
-            _encode(item, indent, level + 1, out)
-    out.append(end + close)
+            value = item
+        text = _scalar(value)
+        if text is not None:
+            out.append(lead + text)
+        else:
+            out.append(lead)
+            _encode(value, indent, level + 1, out)
+        lead, empty = later, False
+    out.append(open_ + close if empty else end + close)
 
 
 def _decimal(value: Decimal) -> str:

@@ -22,10 +22,13 @@ from .problems import Problem
 def sides(
     check: Check, values: Mapping[str, Number | None], prev: Mapping[str, Number | None] | None = None
 ) -> tuple[Decimal, Decimal] | None:
-    """Both sides' values, or None when a value is missing (no previous report, a bad cell)."""
+    """Both sides' values, or None when a value is missing (no previous report, a bad cell).
+
+    Whole numbers are added as ints (exact, and most of a report is counts); a side with a
+    decimal in it is added in Decimal, as before."""
     out = []
     for side in (check.lhs, check.rhs):
-        total = Decimal(0)
+        total: int | Decimal = 0
         for t in side:
             if t.key is None:
                 value: Number | None = t.constant
@@ -34,13 +37,14 @@ def sides(
                 value = None if source is None else source.get(t.key)
             if value is None:
                 return None
-            total += t.sign * Decimal(value)
-        out.append(total)
+            total += t.sign * (value if type(value) is int else Decimal(value))
+        out.append(Decimal(total))
     return out[0], out[1]
 
 
 def holds(check: Check, lhs: Decimal, rhs: Decimal) -> bool:
-    return {"=": lhs == rhs, "<=": lhs <= rhs, ">=": lhs >= rhs}[check.op]
+    op = check.op
+    return lhs == rhs if op == "=" else lhs <= rhs if op == "<=" else lhs >= rhs
 
 
 def excel_side(check: Check, side: Sequence[Term], ref: Callable[[str], str]) -> str:
@@ -98,21 +102,33 @@ class Outcome:
 def complete(spec: Spec, values: Mapping[str, Number | None]) -> dict[str, Number | None]:
     """A copy of ``values`` where each blank (None) total is computed from its parts."""
     out = dict(values)
-
-    def total(key: str) -> Number | None:
-        if out.get(key) is not None or not spec.cell(key).computed:
-            return out.get(key)
-        parts = [total(p) for p in spec.cell(key).parts]
-        known = [p for p in parts if p is not None]
-        if len(known) < len(parts):
-            return None
-        out[key] = sum(known, start=0)
-        return out[key]
-
-    for key, cell in spec.cells.items():
-        if cell.computed:
-            total(key)
+    for key, parts in _totals(spec):
+        if out.get(key) is None:
+            known = [v for p in parts if (v := out.get(p)) is not None]
+            if len(known) == len(parts):
+                out[key] = sum(known, start=0)
     return out
+
+
+@cache
+def _totals(spec: Spec) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The computed cells and their parts, each after the totals among its parts: the order in
+    which :func:`complete` fills them in (once per spec)."""
+    order: list[tuple[str, tuple[str, ...]]] = []
+    seen: set[str] = set()
+
+    def visit(key: str) -> None:
+        cell = spec.cell(key)
+        if key in seen or not cell.computed:
+            return
+        seen.add(key)
+        for part in cell.parts:
+            visit(part)
+        order.append((key, cell.parts))
+
+    for key in spec.cells:
+        visit(key)
+    return tuple(order)
 
 
 def evaluate(

@@ -101,7 +101,8 @@ def check(
     if callable(prev):
         prev = prev(out)
     completed = rules.complete(spec, {k: v for k, v in out.items() if k not in invalid})
-    numeric = {k: v for k, v in completed.items() if spec.cell(k).numeric and v is not None}
+    numbers = _numeric(spec)
+    numeric = {k: v for k, v in completed.items() if v is not None and k in numbers}
     for outcome in rules.evaluate(spec, numeric, prev):
         if outcome.ok is False:
             problems.append(_placed(outcome.problem(spec), spec, locate))
@@ -155,6 +156,12 @@ def _required(cell: Cell, locate: Locate | None) -> Problem:
         sheet=sheet,
         cell=ref,
     )
+
+
+@cache
+def _numeric(spec: Spec) -> frozenset[str]:
+    """The cells that hold numbers (the only ones a rule adds up)."""
+    return frozenset(key for key, cell in spec.cells.items() if cell.numeric)
 
 
 @cache
