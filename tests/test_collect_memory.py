@@ -102,3 +102,15 @@ def test_the_main_process_memory_does_not_grow_with_the_number_of_files(
     assert json.loads((tmp_path / f"out-{LARGE}" / written[0]).read_text("utf-8"))["unit"]
     # 2,700 more files: a row (~1 KB) or an entry of the commit (~300 B) per file would show
     assert large - small < 100 * (LARGE - SMALL), (small, large)
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's table of file locks")
+def test_the_ledger_takes_no_file_locks(tmp_path: Path) -> None:
+    """A results folder on a network disk may not lock files: the ledger (one connection of one
+    process) never asks for a lock, also while it writes."""
+    with ledger.Ledger(tmp_path / "ledger.sqlite") as book:
+        book.add(collect.Row(i, f"{i}.xlsx", collect.VALID) for i in range(2000))
+        inode = (tmp_path / "ledger.sqlite").stat().st_ino
+        locks = Path("/proc/locks").read_text()
+        assert f":{inode} " not in locks, locks
+        assert len(list(book.each())) == 2000

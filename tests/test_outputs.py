@@ -536,3 +536,18 @@ def test_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) -> None:
     # The constant allows for a one-off resize of Python's own table of interned names.
     assert large < 2 * small + 1024 * 1024, (small, large)
     assert large < 8 * 1024 * 1024, large
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's table of file locks")
+def test_the_spilled_entries_take_no_file_locks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder of the outputs may be on a network disk that does not lock files."""
+    monkeypatch.setattr(outputs_mod, "SPILL_AFTER", 4)
+    with Outputs(journal=tmp_path / "commit.json") as out:
+        for i in range(10):
+            out.write(tmp_path / f"{i}.json", "{}")
+        (spill,) = tmp_path.glob(f"{TEMP_PREFIX}*.sqlite")
+        assert f":{spill.stat().st_ino} " not in Path("/proc/locks").read_text()
+        out.commit()
+    assert not list(tmp_path.glob(f"{TEMP_PREFIX}*"))

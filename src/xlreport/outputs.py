@@ -192,7 +192,8 @@ class _Entries:
             fd, self._file = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".sqlite", dir=where)
             os.close(fd)
             with self._errors():
-                db = sqlite3.connect(self._file, isolation_level=None)
+                uri = f"{Path(self._file).resolve().as_uri()}?nolock=1"  # see Ledger
+                db = sqlite3.connect(uri, uri=True, isolation_level=None)
                 self._db = db
                 db.execute("PRAGMA journal_mode = OFF")
                 db.execute("PRAGMA synchronous = OFF")

@@ -6,7 +6,7 @@ the run's staging folder (:class:`Ledger`), and every step over them — flaggin
 another year, matching them to the list of units, finding two files of one unit, naming the
 reports, writing the summaries worst first — reads the rows in chunks of :data:`CHUNK` and
 writes back the ones it changes.  The database is scratch: no journal, no fsync; it is deleted
-with the staging folder.
+with the staging folder, and opened without file locks (only this process uses it).
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ class Ledger:
     unit that returned nothing has a negative one)."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
+        # nolock: one connection of one process uses it, and a results folder on a network disk
+        # may not lock files at all
+        uri = f"{Path(path).resolve().as_uri()}?nolock=1"
+        self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
                        f"cache_size = -{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
