@@ -279,6 +279,24 @@ def test_os_errors_are_named_by_their_class() -> None:
         assert not any("a" <= ch <= "z" for ch in os_reason(real.value))
 
 
+def test_a_full_scratch_database_is_a_full_disk_named_in_chinese(tmp_path: Path) -> None:
+    """SQLite's own errors (here a database that may not grow: SQLITE_FULL, as on a full disk)
+    become the OSError they stand for, and so the usual message."""
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "scratch.sqlite", isolation_level=None)
+    db.execute("CREATE TABLE t (x BLOB)")
+    db.execute("PRAGMA max_page_count = 2")
+    with pytest.raises(sqlite3.Error) as full:
+        db.execute("INSERT INTO t VALUES (?)", (b"x" * 100_000,))
+    db.close()
+    error = outputs_mod.disk_error(full.value)
+    assert error.errno == errno.ENOSPC
+    message = outputs_mod.unwritable(tmp_path, error).message
+    assert message == f"无法写入“{tmp_path}”：磁盘空间已满，请腾出空间后重试"
+    assert outputs_mod.disk_error(sqlite3.DatabaseError("x")).errno == errno.EIO
+
+
 def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -119,7 +119,6 @@ class _Entries:
         self._db: sqlite3.Connection | None = None
         self._file: str | None = None
         self._count = 0
-        self._spillable = True
         self.direct = 0  # entries written in place (devices)
 
     def __len__(self) -> int:
@@ -137,10 +136,11 @@ class _Entries:
         if self._db is None:
             if identity in self._rows:
                 return False
-            if len(self._rows) < SPILL_AFTER or not self._spillable or not self._spill(row[0]):
+            if len(self._rows) < SPILL_AFTER:
                 self._rows[identity] = row
                 self._counted(row)
                 return True
+            self._spill(row[0])
         assert self._db is not None
         with self._errors():
             try:
@@ -179,13 +179,10 @@ class _Entries:
                 os.unlink(self._file)
             self._file = None
 
-    def _spill(self, first: str) -> bool:
-        """Move the entries to a new SQLite file; False when this Python has no SQLite."""
-        try:
-            import sqlite3  # deferred: only a commit of thousands of files needs it (~5 ms)
-        except ImportError:
-            self._spillable = False
-            return False
+    def _spill(self, first: str) -> None:
+        """Move the entries to a new SQLite file."""
+        import sqlite3  # deferred: only a commit of thousands of files needs it (~5 ms)
+
         self._sqlite = sqlite3
         where = self._home or Path(next(iter(self._rows.values()), (first,))[0]).parent
         try:
@@ -207,16 +204,27 @@ class _Entries:
             self._drop_db()
             raise unwritable(where, exc) from None
         self._rows = {}
-        return True
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """An SQLite error is an OSError of the disk (full, or another)."""
+        """An SQLite error is an OSError of the disk (see :func:`disk_error`)."""
         try:
             yield
         except self._sqlite.Error as exc:
-            full = "full" in str(exc).lower()
-            raise OSError(errno.ENOSPC if full else errno.EIO, str(exc)) from None
+            raise disk_error(exc) from None
+
+
+#: The operating system's error for SQLite's (by its primary result code).
+_ERRNO = {"SQLITE_FULL": errno.ENOSPC, "SQLITE_READONLY": errno.EROFS, "SQLITE_PERM": errno.EACCES,
+          "SQLITE_CANTOPEN": errno.EACCES, "SQLITE_IOERR": errno.EIO}
+
+
+def disk_error(exc: Exception) -> OSError:
+    """The :class:`OSError` an error of an SQLite scratch file stands for (a full disk, a
+    read-only folder…), so that :func:`unwritable` can name it."""
+    name = getattr(exc, "sqlite_errorname", "")
+    code = next((n for prefix, n in _ERRNO.items() if name.startswith(prefix)), errno.EIO)
+    return OSError(code, os.strerror(code))
 
 
 class Outputs:

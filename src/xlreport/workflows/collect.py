@@ -45,7 +45,7 @@ from ..checks.validate import Result, check
 from ..edition.load import builtin
 from ..edition.spec import BUILTIN_EDITIONS, Spec
 from ..errors import UnreadableInput, UsageError
-from ..outputs import TEMP_PREFIX, Outputs, folder, hold, recover, unwritable
+from ..outputs import TEMP_PREFIX, Outputs, disk_error, folder, hold, recover, unwritable
 from ..published.reader import SUFFIXES as PUBLISHED
 from ..published.reader import import_report
 from ..workbook.layout import layout
@@ -60,7 +60,6 @@ from .ledger import (
     WARNINGS,
     Ledger,
     Row,
-    os_error,
 )
 from .merge import Loaded, load
 from .roster import Roster, check_year, read_roster
@@ -311,7 +310,7 @@ def gather(
                 _collect(ledger, done, staging, kind, previous_dir, jobs, strict, progress,
                          season)
         except sqlite3.Error as exc:
-            raise unwritable(out_dir, os_error(exc)) from None
+            raise unwritable(out_dir, disk_error(exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return done
@@ -987,9 +986,10 @@ def _write_outputs(
                 for fh in (problems, table):
                     fh.flush()
                     os.fsync(fh.fileno())
-        except OSError as exc:
-            raise unwritable(out_dir / PROBLEMS, exc) from None
+        except OSError as exc:  # the three are staged in a folder inside the results folder
+            raise unwritable(out_dir, exc) from None
         for name in _previous_outputs(out_dir):
+            # claimed: not one of this run's reports (nor an old name listed twice)
             if ledger.claim(name) and (out_dir / name).is_file():
                 out.remove(out_dir / name)
         for name, path in staged.items():

@@ -11,9 +11,7 @@ with the staging folder, and opened without file locks (only this process uses i
 
 from __future__ import annotations
 
-import errno
 import marshal
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -62,10 +60,6 @@ class Row:
     listed: str = ""
     #: Errors about the collection rather than the file (code, message): problems.jsonl lines.
     flags: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def rank(self) -> tuple[int, str, int]:
-        return ORDER.index(self.status), self.file, self.line
 
     @property
     def who(self) -> str | None:
@@ -165,7 +159,8 @@ class Ledger:
             last = rows[-1].index
 
     def ordered(self) -> Iterator[Row]:
-        """Every row, worst first (:attr:`Row.rank`); nothing may be put meanwhile."""
+        """Every row, worst first (by status in :data:`ORDER`, then file, then row of the list
+        of units); nothing may be put meanwhile."""
         for (data,) in self.db.execute("SELECT data FROM rows ORDER BY rank, file, line, idx"):
             yield _row(data)
 
@@ -208,14 +203,3 @@ def _record(row: Row) -> tuple[Any, ...]:
 def _row(data: bytes) -> Row:
     return Row(*marshal.loads(data))
 
-
-#: The operating system's error for SQLite's (by its primary result code).
-_ERRNO = {"SQLITE_FULL": errno.ENOSPC, "SQLITE_READONLY": errno.EROFS, "SQLITE_PERM": errno.EACCES,
-          "SQLITE_CANTOPEN": errno.EACCES, "SQLITE_IOERR": errno.EIO}
-
-
-def os_error(exc: sqlite3.Error) -> OSError:
-    """The :class:`OSError` an SQLite error stands for (a full disk, a read-only folder…)."""
-    name = getattr(exc, "sqlite_errorname", "")
-    code = next((n for prefix, n in _ERRNO.items() if name.startswith(prefix)), errno.EIO)
-    return OSError(code, os.strerror(code))
